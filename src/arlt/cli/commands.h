@@ -1,0 +1,11 @@
+// One function per subcommand, each in its own file, registered on the main app.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace arlt::cli {
+
+void add_init_model(CLI::App& app);
+void add_inspect(CLI::App& app);
+void add_demo(CLI::App& app);
+
+}  // namespace arlt::cli
