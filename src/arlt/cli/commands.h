@@ -7,5 +7,6 @@ namespace arlt::cli {
 void add_init_model(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_demo(CLI::App& app);
+void add_tokenize(CLI::App& app);  // tokenize, tokenizer train
 
 }  // namespace arlt::cli

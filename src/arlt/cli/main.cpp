@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   arlt::cli::add_init_model(app);
   arlt::cli::add_inspect(app);
   arlt::cli::add_demo(app);
+  arlt::cli::add_tokenize(app);
   try {
     arlt::init_runtime();
     app.parse(argc, argv);

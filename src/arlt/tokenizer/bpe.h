@@ -1,0 +1,45 @@
+// The BPE model of a tokenizer.json: vocabulary, ranked merges, byte_fallback, ignore_merges,
+// continuing_subword_prefix / end_of_word_suffix, unk with fuse_unk. Dropout is not supported
+// (it is off in every released model; a non-null dropout is an error).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace arlt::tokenizer {
+
+class BPE {
+ public:
+  static std::unique_ptr<BPE> from_json(const nlohmann::json& model);
+  // Appends the ids of one pre-tokenised word.
+  void tokenize(std::string_view word, std::vector<int64_t>& out) const;
+  int64_t token_to_id(std::string_view token) const;  // -1 if absent
+  const std::string* id_to_token(int64_t id) const;   // nullptr if absent
+  size_t vocab_size() const { return id_to_token_.size(); }
+  int64_t max_id() const { return max_id_; }
+
+  BPE() = default;
+
+ private:
+  void tokenize_uncached(std::string_view word, std::vector<int64_t>& out) const;
+
+  std::unordered_map<std::string, int64_t> vocab_;
+  std::unordered_map<int64_t, std::string> id_to_token_;
+  // (left id, right id) packed into 64 bits -> (rank, merged id)
+  std::unordered_map<uint64_t, std::pair<int32_t, int64_t>> merges_;
+  std::string unk_token_, prefix_, suffix_;
+  int64_t unk_id_ = -1, max_id_ = -1;
+  bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
+  int64_t byte_ids_[256];
+
+  // Words seen before (most text repeats its words): bounded, shared between threads.
+  mutable std::mutex cache_mu_;
+  mutable std::unordered_map<std::string, std::vector<int64_t>> cache_;
+};
+
+}  // namespace arlt::tokenizer

@@ -1,0 +1,92 @@
+#include "arlt/tokenizer/bpe_trainer.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "arlt/base/error.h"
+#include "arlt/tokenizer/regex.h"
+#include "arlt/tokenizer/tokenizer.h"
+#include "arlt/tokenizer/unicode.h"
+
+namespace arlt::tokenizer {
+using nlohmann::json;
+
+json train_bpe(const std::string& raw, const BpeTrainOptions& o) {
+  const int n_special = static_cast<int>(o.special_tokens.size());
+  if (o.vocab_size < 256 + n_special)
+    throw Error("tokenizer train: --vocab-size " + std::to_string(o.vocab_size) + " is below the minimum " +
+                std::to_string(256 + n_special) + " (256 bytes + " + std::to_string(n_special) + " special tokens)");
+  const std::string text = utf8_lossy(raw);
+
+  // Words (pre-tokenised pieces) with their counts, as sequences of symbol ids.
+  std::unordered_map<std::string, int64_t> word_counts;
+  for (auto [b, e] : gpt2_regex().find_all(text)) ++word_counts[text.substr(b, e - b)];
+  std::vector<std::string> tokens(256);
+  const auto& alphabet = byte_to_unicode();
+  for (int b = 0; b < 256; ++b) tokens[b] = alphabet[b];
+  std::vector<std::vector<int>> words;
+  std::vector<int64_t> counts;
+  for (const auto& [w, c] : word_counts) {
+    std::vector<int> syms;
+    for (unsigned char ch : w) syms.push_back(ch);
+    words.push_back(std::move(syms));
+    counts.push_back(c);
+  }
+
+  json merges = json::array();
+  const int target = o.vocab_size - n_special;
+  while (static_cast<int>(tokens.size()) < target) {
+    std::map<std::pair<int, int>, int64_t> pairs;  // ordered: deterministic iteration
+    for (size_t w = 0; w < words.size(); ++w)
+      for (size_t i = 0; i + 1 < words[w].size(); ++i) pairs[{words[w][i], words[w][i + 1]}] += counts[w];
+    std::pair<int, int> best{-1, -1};
+    int64_t best_count = 0;
+    std::string best_text;
+    for (const auto& [p, c] : pairs) {
+      if (c < best_count || c < o.min_frequency) continue;
+      std::string t = tokens[p.first] + " " + tokens[p.second];
+      if (c > best_count || t < best_text) {
+        best = p;
+        best_count = c;
+        best_text = std::move(t);
+      }
+    }
+    if (best.first < 0) break;
+    const int new_id = static_cast<int>(tokens.size());
+    tokens.push_back(tokens[best.first] + tokens[best.second]);
+    merges.push_back(best_text);
+    for (auto& syms : words) {
+      std::vector<int> next;
+      next.reserve(syms.size());
+      for (size_t i = 0; i < syms.size();) {
+        if (i + 1 < syms.size() && syms[i] == best.first && syms[i + 1] == best.second) {
+          next.push_back(new_id);
+          i += 2;
+        } else {
+          next.push_back(syms[i++]);
+        }
+      }
+      syms.swap(next);
+    }
+  }
+
+  json j = byte_tokenizer_json({});
+  json vocab = json::object();
+  for (size_t i = 0; i < tokens.size(); ++i) vocab[tokens[i]] = i;
+  json added = json::array();
+  int64_t id = static_cast<int64_t>(tokens.size());
+  for (const auto& s : o.special_tokens) {
+    vocab[s] = id;
+    added.push_back({{"id", id}, {"content", s}, {"single_word", false}, {"lstrip", false}, {"rstrip", false},
+                     {"normalized", false}, {"special", true}});
+    ++id;
+  }
+  j["model"]["vocab"] = vocab;
+  j["model"]["merges"] = merges;
+  j["added_tokens"] = added;
+  j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  return j;
+}
+
+}  // namespace arlt::tokenizer
