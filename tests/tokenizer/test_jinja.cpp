@@ -451,6 +451,28 @@ TEST(Jinja, Generation) {
        R"J(trimmed!)J"},
   });
 }
+TEST(Jinja, Quirks) {
+  expect_renders({
+      {R"J({% for x in [1, 2] %}{% break %}{% else %}E{% endfor %}|{% for x in [1, 2] %}{% continue %}{% else %}E{% endfor %}|{% for x in [1, 2] %}{% if x == 2 %}{% break %}{% endif %}{% else %}E{% endfor %})J",
+       R"J({})J",
+       R"J(E|E|)J"},
+      {R"J({% set x = 1 %}{% set ns = namespace(a=1) %}{% filter upper %}{% set x = 2 %}{% set ns.a = 2 %}{{ x }}{% endfilter %}{{ x }}{{ ns.a }}{% set b %}{% set x = 3 %}{{ x }}{% endset %}{{ b }}{{ x }})J",
+       R"J({})J",
+       R"J(21231)J"},
+      {R"J({% for a, b in [[1, 2], [3, 4]] if a > 0 %}{{ loop.nextitem }}{% endfor %}|{% for a, b in [[1, 2], [3, 4]] %}{{ loop.nextitem }}{% endfor %})J",
+       R"J({})J",
+       R"J((3, 4)|[3, 4])J"},
+      {R"J({{ -3 ** 2 }} {{ -3 ** y }} {{ (-3) ** y }} {{ -x ** 2 }})J",
+       R"J({"y": 2, "x": 3})J",
+       R"J(9 -9 -9 9)J"},
+      {R"J({{ d.keys() }} {{ d.values() }} {{ d.items() }} {{ d.keys() | list }} {{ d | items | list }})J",
+       R"J({"d": {"a": 1}})J",
+       R"J(dict_keys(['a']) dict_values([1]) dict_items([('a', 1)]) ['a'] [('a', 1)])J"},
+      {R"J({{ d[1, 2] }} {{ d[()] is defined }} {{ '%s' % [1] }} {{ 'x' % {} }} {{ 'ab' % u }} {{ 0 | select | list }} {{ 0 | map('x') | list }} {{ u is sequence }} {{ u is callable }})J",
+       R"J({"d": {"k": 1}})J",
+       R"J( False [1] x ab [] [] True True)J"},
+  });
+}
 
 
 // ---- errors: syntax errors and unsupported constructs at parse time, with line and column ----

@@ -2,6 +2,8 @@
 
 #include <climits>
 #include <cstdio>
+#include <functional>
+#include <queue>
 
 #include "arlt/base/error.h"
 #include "arlt/tokenizer/unicode.h"
@@ -103,11 +105,16 @@ const std::string* BPE::id_to_token(int64_t id) const {
 
 void BPE::tokenize(std::string_view word, std::vector<int64_t>& out) const {
   if (word.empty()) return;
-  const bool cacheable = word.size() <= kCacheWordMax;
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    auto it = cache_.find(std::string(word));
-    if (it != cache_.end()) {
+  if (word.size() > kCacheWordMax) {
+    tokenize_uncached(word, out);
+    return;
+  }
+  CacheShard& shard = cache_[std::hash<std::string_view>()(word) % kShards];
+  std::string key(word);
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.map.find(key);
+    if (it != shard.map.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       return;
     }
@@ -115,11 +122,9 @@ void BPE::tokenize(std::string_view word, std::vector<int64_t>& out) const {
   std::vector<int64_t> ids;
   tokenize_uncached(word, ids);
   out.insert(out.end(), ids.begin(), ids.end());
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    if (cache_.size() >= kCacheMax) cache_.clear();
-    cache_.emplace(std::string(word), std::move(ids));
-  }
+  std::lock_guard<std::mutex> lock(shard.mu);
+  if (shard.map.size() >= kCacheMax / kShards) shard.map.clear();
+  shard.map.emplace(std::move(key), std::move(ids));
 }
 
 void BPE::tokenize_uncached(std::string_view word, std::vector<int64_t>& out) const {
@@ -160,35 +165,43 @@ void BPE::tokenize_uncached(std::string_view word, std::vector<int64_t>& out) co
     }
     // No unk token and no byte fallback: the character is dropped, as Hugging Face does.
   }
-  // Merge the lowest-ranked adjacent pair until none is left.
-  while (syms.size() > 1) {
-    int32_t best_rank = INT32_MAX;
-    size_t best = 0;
-    int64_t best_id = -1;
-    for (size_t i = 0; i + 1 < syms.size(); ++i) {
-      auto it = merges_.find(pair_key(syms[i], syms[i + 1]));
-      if (it != merges_.end() && it->second.first < best_rank) {
-        best_rank = it->second.first;
-        best = i;
-        best_id = it->second.second;
-      }
-    }
-    if (best_id < 0) break;
-    // Merge every non-overlapping occurrence of this pair, left to right (same rank = same pair).
-    const int64_t a = syms[best], b = syms[best + 1];
-    std::vector<int64_t> next;
-    next.reserve(syms.size());
-    for (size_t i = 0; i < syms.size();) {
-      if (i + 1 < syms.size() && syms[i] == a && syms[i + 1] == b) {
-        next.push_back(best_id);
-        i += 2;
-      } else {
-        next.push_back(syms[i++]);
-      }
-    }
-    syms.swap(next);
+  // Merge the lowest-ranked adjacent pair until none is left, leftmost first among equal ranks
+  // (Hugging Face's order). A heap of candidate merges over a linked list of symbols keeps long
+  // words (SentencePiece models have no pre-tokenizer: a whole line is one word) O(n log n).
+  const int n = static_cast<int>(syms.size());
+  if (n < 2) {
+    out.insert(out.end(), syms.begin(), syms.end());
+    return;
   }
-  out.insert(out.end(), syms.begin(), syms.end());
+  std::vector<int> prev(n), next(n);
+  for (int i = 0; i < n; ++i) prev[i] = i - 1, next[i] = i + 1 < n ? i + 1 : -1;
+  struct Cand {
+    int32_t rank;
+    int pos;
+    int64_t left, right, merged;
+    bool operator>(const Cand& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> heap;
+  auto push = [&](int i) {
+    if (i < 0 || next[i] < 0) return;
+    auto it = merges_.find(pair_key(syms[i], syms[next[i]]));
+    if (it != merges_.end()) heap.push({it->second.first, i, syms[i], syms[next[i]], it->second.second});
+  };
+  for (int i = 0; i + 1 < n; ++i) push(i);
+  std::vector<char> alive(n, 1);
+  while (!heap.empty()) {
+    const Cand c = heap.top();
+    heap.pop();
+    const int j = next[c.pos];
+    if (!alive[c.pos] || j < 0 || syms[c.pos] != c.left || syms[j] != c.right) continue;  // stale
+    syms[c.pos] = c.merged;
+    alive[j] = 0;
+    next[c.pos] = next[j];
+    if (next[j] >= 0) prev[next[j]] = c.pos;
+    push(prev[c.pos]);
+    push(c.pos);
+  }
+  for (int i = 0; i >= 0; i = next[i]) out.push_back(syms[i]);
 }
 
 }  // namespace arlt::tokenizer

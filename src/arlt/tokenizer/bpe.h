@@ -37,9 +37,14 @@ class BPE {
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
   int64_t byte_ids_[256];
 
-  // Words seen before (most text repeats its words): bounded, shared between threads.
-  mutable std::mutex cache_mu_;
-  mutable std::unordered_map<std::string, std::vector<int64_t>> cache_;
+  // Words seen before (most text repeats its words): bounded, shared between threads, in
+  // shards so that threads encoding a batch rarely wait for each other.
+  struct CacheShard {
+    std::mutex mu;
+    std::unordered_map<std::string, std::vector<int64_t>> map;
+  };
+  static constexpr size_t kShards = 16;
+  mutable CacheShard cache_[kShards];
 };
 
 }  // namespace arlt::tokenizer

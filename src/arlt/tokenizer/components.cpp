@@ -2,6 +2,7 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <tuple>
 
@@ -64,20 +65,63 @@ struct Pattern {
 
 // ---- normalizers --------------------------------------------------------------------------
 
+// Combining marks that Hugging Face's Rust crate treats as starters (canonical combining class
+// 0): its normalisation tables (unicode-normalization-alignments) predate their addition to
+// Unicode. Found by scanning every code point against the crate's NFC through its Node binding
+// (tests/data/tokenizer/KNOWN_DIFFERENCES.md, item 3). They block composition and reordering there.
+bool is_late_mark(char32_t cp) {
+  static const char32_t kMarks[] = {
+      0x7fd,   0x899,   0x89a,   0x89b,   0x8cf,   0x8d0,   0x8d1,   0x8d2,   0x8d3,   0xc3c,   0xd3b,   0xd3c,
+      0xeba,   0x1715,  0x1abf,  0x1ac0,  0x1ac3,  0x1ac4,  0x1aca,  0x1add,  0x1ae6,  0x1aeb,  0x1df6,  0x1df7,
+      0x1df8,  0x1df9,  0x1dfa,  0xa82c,  0x10efa, 0x10efb, 0x10efd, 0x10efe, 0x10eff, 0x10f46, 0x10f47, 0x10f4b,
+      0x10f4d, 0x10f4e, 0x10f4f, 0x10f50, 0x10f83, 0x10f85, 0x11070, 0x1133b, 0x113ce, 0x113cf, 0x113d0, 0x11839,
+      0x1183a, 0x1193d, 0x1193e, 0x11943, 0x119e0, 0x11a34, 0x11a47, 0x11a99, 0x11d42, 0x11d44, 0x11d45, 0x11d97,
+      0x11f41, 0x11f42, 0x1612f, 0x16ff0, 0x16ff1, 0x1e4ec, 0x1e4ed, 0x1e4ee, 0x1e5ef};
+  if (cp < 0x7fd) return false;
+  return std::binary_search(std::begin(kMarks), std::end(kMarks), cp);
+}
+
 class UnicodeNorm : public Normalizer {
  public:
   explicit UnicodeNorm(int options) : options_(options) {}
   void normalize(std::string& s) const override {
     if (s.empty()) return;
-    utf8proc_uint8_t* out = nullptr;
-    auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
-                          &out, static_cast<utf8proc_option_t>(options_));
-    if (n < 0) return;  // invalid UTF-8 never gets here: input is made valid first
-    s.assign(reinterpret_cast<char*>(out), static_cast<size_t>(n));
-    std::free(out);
+    // Normalise the runs between "late" marks on their own and keep those marks as they are,
+    // which is what treating them as starters amounts to.
+    bool any_late = false;
+    for (size_t i = 0; i < s.size() && !any_late; ++i)
+      if (static_cast<unsigned char>(s[i]) >= 0xDF) any_late = true;  // only 2+ byte chars from U+07FD
+    if (any_late) {
+      std::string out, run;
+      const auto chars = utf8_chars(s);
+      for (auto c : chars) {
+        const char32_t cp = utf8_decode(c)[0];
+        if (is_late_mark(cp)) {
+          out += map(run);
+          run.clear();
+          out += c;
+        } else {
+          run += c;
+        }
+      }
+      out += map(run);
+      s.swap(out);
+      return;
+    }
+    s = map(s);
   }
 
  private:
+  std::string map(const std::string& s) const {
+    if (s.empty()) return s;
+    utf8proc_uint8_t* out = nullptr;
+    auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
+                          &out, static_cast<utf8proc_option_t>(options_));
+    if (n < 0) return s;  // invalid UTF-8 never gets here: input is made valid first
+    std::string r(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+    std::free(out);
+    return r;
+  }
   int options_;
 };
 

@@ -92,9 +92,9 @@ class Evaluator {
         ns->obj->attrs.set(Value::str(s.targets[1]), eval(*s.expr, scope));
         return Flow::Normal;
       }
-      case StmtKind::SetBlock: {
+      case StmtKind::SetBlock: {  // like a filter block, the body has a scope of its own
         std::string captured;
-        exec_body(s.body, scope, captured);
+        exec_body(s.body, child_of(scope), captured);
         scope->set(s.targets[0], apply_filters(s.filters, Value::str(std::move(captured)), scope));
         return Flow::Normal;
       }
@@ -110,14 +110,13 @@ class Evaluator {
         return Flow::Normal;
       }
       case StmtKind::With: {
-        auto inner = std::make_shared<Scope>();
-        inner->parent = scope;
+        auto inner = child_of(scope);
         for (size_t k = 0; k < s.targets.size(); ++k) inner->set(s.targets[k], eval(*s.conds[k], scope));
         return exec_body(s.body, inner, out);
       }
-      case StmtKind::FilterBlock: {
+      case StmtKind::FilterBlock: {  // jinja2 renders the body in an inner frame: sets stay inside
         std::string captured;
-        const Flow f = exec_body(s.body, scope, captured);
+        const Flow f = exec_body(s.body, child_of(scope), captured);
         out += to_str(apply_filters(s.filters, Value::str(std::move(captured)), scope));
         return f;
       }
@@ -125,6 +124,12 @@ class Evaluator {
       case StmtKind::Continue: return Flow::Continue;
     }
     return Flow::Normal;
+  }
+
+  static ScopePtr child_of(const ScopePtr& parent) {
+    auto inner = std::make_shared<Scope>();
+    inner->parent = parent;
+    return inner;
   }
 
   // `x` takes the value; `a, b` unpacks a sequence of exactly that length.
@@ -147,22 +152,27 @@ class Evaluator {
     if (s.cond) {  // `for x in xs if c`: loop.* counts only the items kept
       List kept;
       for (auto& item : items) {
-        auto probe = std::make_shared<Scope>();
-        probe->parent = scope;
+        auto probe = child_of(scope);
         assign(s.targets, item, *probe);
-        if (truthy(eval(*s.cond, probe))) kept.push_back(std::move(item));
+        // jinja2's filter generator yields the unpacked targets again: a tuple (loop.previtem).
+        if (truthy(eval(*s.cond, probe))) kept.push_back(s.targets.size() > 1 ? Value::make_tuple(iterate(item)) : item);
       }
       items = std::move(kept);
     }
-    if (items.empty()) return exec_body(s.else_body, scope, out);
+    // jinja2 runs the else block unless some iteration reached the end of the body: a loop
+    // whose every iteration ends in break or continue runs it too (its compiled code clears
+    // the flag at the end of the body), and so does an empty one.
+    bool body_completed = false;
     auto last_changed = std::make_shared<std::pair<bool, Value>>(false, Value());
     for (size_t k = 0; k < items.size(); ++k) {
-      auto inner = std::make_shared<Scope>();
-      inner->parent = scope;
+      auto inner = child_of(scope);
       assign(s.targets, items[k], *inner);
       inner->set("loop", make_loop(items, k, last_changed));
-      if (exec_body(s.body, inner, out) == Flow::Break) break;
+      const Flow f = exec_body(s.body, inner, out);
+      if (f == Flow::Normal) body_completed = true;
+      if (f == Flow::Break) break;
     }
+    if (!body_completed) return exec_body(s.else_body, scope, out);
     return Flow::Normal;
   }
 
