@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -156,7 +158,8 @@ ChatOptions options_of(const ojson& request) {
 }
 
 bool have_jinja2() {
-  return std::system((kPython + " -c 'import jinja2' >/dev/null 2>&1").c_str()) == 0;
+  static const bool have = std::system((kPython + " -c 'import jinja2' >/dev/null 2>&1").c_str()) == 0;
+  return have;
 }
 
 // Renders all requests with jinja2 in one Python process: {"text": ...} or {"error": ...} each.

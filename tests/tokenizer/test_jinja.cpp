@@ -518,6 +518,24 @@ TEST(JinjaErrors, SyntaxErrorsNameTheLineAndColumn) {
   }
 }
 
+TEST(JinjaErrors, DeepNestingIsAnErrorNotACrash) {
+  for (const std::string& deep : {"{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}",
+                                  "{{ " + std::string(20000, '-') + "1 }}",
+                                  [] {
+                                    std::string t;
+                                    for (int k = 0; k < 3000; ++k) t += "{% if true %}";
+                                    return t;
+                                  }()}) {
+    try {
+      Template::parse(deep);
+      ADD_FAILURE() << "parsed";
+    } catch (const Error& e) {
+      EXPECT_CONTAINS(e.what(), "nested deeper than");
+    }
+  }
+  EXPECT_EQ(render("{{ " + std::string(50, '(') + "1" + std::string(50, ')') + " }}"), "1");
+}
+
 TEST(JinjaErrors, MessagesNameTheTemplate) {
   EXPECT_CONTAINS(error_of("{{ x | foo }}", "{}", "qwen3/tokenizer_config.json"),
                   "qwen3/tokenizer_config.json: line 1, column 8: unknown filter 'foo'");

@@ -6,6 +6,7 @@
 #include <queue>
 
 #include "arlt/base/error.h"
+#include "arlt/tokenizer/tokenizer_json.h"
 #include "arlt/tokenizer/unicode.h"
 
 namespace arlt::tokenizer {
@@ -17,7 +18,7 @@ constexpr size_t kCacheWordMax = 256;  // longer words are rare; do not let them
 uint64_t pair_key(int64_t a, int64_t b) { return (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b); }
 }  // namespace
 
-std::unique_ptr<BPE> BPE::from_json(const json& m) {
+std::unique_ptr<BPE> BPE::from_json(const json& m, const TokenizerJson* streamed) {
   const std::string where = "tokenizer.json: model";
   if (!m.is_object()) throw Error(where + " is missing or not an object");
   const std::string type = m.value("type", "BPE");
@@ -25,18 +26,29 @@ std::unique_ptr<BPE> BPE::from_json(const json& m) {
     throw Error(where + " type '" + type + "' is not supported (supported: BPE; WordLevel and Unigram are not yet)");
   if (m.contains("dropout") && !m["dropout"].is_null() && m["dropout"].get<double>() != 0.0)
     throw Error(where + ".dropout is set; BPE dropout is not supported");
-  if (!m.contains("vocab") || !m["vocab"].is_object()) throw Error(where + ".vocab is missing or not an object");
+  const bool vocab_streamed = streamed && streamed->vocab_streamed;
+  if (!vocab_streamed && (!m.contains("vocab") || !m["vocab"].is_object()))
+    throw Error(where + ".vocab is missing or not an object");
   auto owned = std::make_unique<BPE>();
   BPE& bpe = *owned;
-  bpe.vocab_.reserve(m["vocab"].size() * 2);
-  for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0)
-      throw Error(where + ".vocab['" + it.key() + "'] is not a non-negative integer id");
-    const int64_t id = it.value().get<int64_t>();
-    bpe.vocab_[it.key()] = id;
-    bpe.id_to_token_[id] = it.key();
+  auto add_token = [&](const std::string& tok, int64_t id) {
+    if (id < 0 || id >= (1LL << 31)) throw Error(where + ".vocab['" + tok + "'] is not an integer id in [0, 2^31)");
+    bpe.vocab_.emplace(tok, id);
     bpe.max_id_ = std::max(bpe.max_id_, id);
+  };
+  if (vocab_streamed) {
+    bpe.vocab_.reserve(streamed->vocab.size() * 2);
+    for (const auto& [tok, id] : streamed->vocab) add_token(tok, id);
+  } else {
+    bpe.vocab_.reserve(m["vocab"].size() * 2);
+    for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
+      if (!it.value().is_number_integer()) throw Error(where + ".vocab['" + it.key() + "'] is not an integer id");
+      add_token(it.key(), it.value().get<int64_t>());
+    }
   }
+  bpe.id_to_token_.assign(static_cast<size_t>(bpe.max_id_ + 1), std::string());
+  for (const auto& [tok, id] : bpe.vocab_) bpe.id_to_token_[static_cast<size_t>(id)] = tok;
+  bpe.n_tokens_ = bpe.vocab_.size();
   auto opt_str = [&](const char* k) {
     return m.contains(k) && m[k].is_string() ? m[k].get<std::string>() : std::string();
   };
@@ -58,37 +70,43 @@ std::unique_ptr<BPE> BPE::from_json(const json& m) {
     bpe.byte_ids_[b] = it == bpe.vocab_.end() ? -1 : it->second;
   }
 
-  if (m.contains("merges") && !m["merges"].is_null()) {
+  std::vector<std::pair<std::string, std::string>> parsed;
+  const std::vector<std::pair<std::string, std::string>>* merges = &parsed;
+  if (streamed && streamed->merges_streamed) {
+    merges = &streamed->merges;
+  } else if (m.contains("merges") && !m["merges"].is_null()) {
     if (!m["merges"].is_array()) throw Error(where + ".merges is not a list");
-    const size_t prefix_len = bpe.prefix_.size();
-    int32_t rank = 0;
-    bpe.merges_.reserve(m["merges"].size() * 2);
     for (const auto& mg : m["merges"]) {
-      std::string a, b;
+      const std::string idx = std::to_string(parsed.size());
       if (mg.is_string()) {  // "a b"
         const std::string s = mg.get<std::string>();
         const size_t sp = s.find(' ', 1);
-        if (sp == std::string::npos) throw Error(where + ".merges[" + std::to_string(rank) + "] '" + s + "' is not 'a b'");
-        a = s.substr(0, sp);
-        b = s.substr(sp + 1);
+        if (sp == std::string::npos) throw Error(where + ".merges[" + idx + "] '" + s + "' is not 'a b'");
+        parsed.emplace_back(s.substr(0, sp), s.substr(sp + 1));
       } else if (mg.is_array() && mg.size() == 2 && mg[0].is_string() && mg[1].is_string()) {  // ["a", "b"]
-        a = mg[0].get<std::string>();
-        b = mg[1].get<std::string>();
+        parsed.emplace_back(mg[0].get<std::string>(), mg[1].get<std::string>());
       } else {
-        throw Error(where + ".merges[" + std::to_string(rank) + "] is neither \"a b\" nor [\"a\", \"b\"]");
+        throw Error(where + ".merges[" + idx + "] is neither \"a b\" nor [\"a\", \"b\"]");
       }
-      auto ia = bpe.vocab_.find(a), ib = bpe.vocab_.find(b);
-      if (ia == bpe.vocab_.end() || ib == bpe.vocab_.end())
-        throw Error(where + ".merges[" + std::to_string(rank) + "] ('" + a + "', '" + b + "') references token '" +
-                    (ia == bpe.vocab_.end() ? a : b) + "' that is not in the vocabulary");
-      const std::string merged = a + (b.size() >= prefix_len && b.compare(0, prefix_len, bpe.prefix_) == 0 ? b.substr(prefix_len) : b);
-      auto im = bpe.vocab_.find(merged);
-      if (im == bpe.vocab_.end())
-        throw Error(where + ".merges[" + std::to_string(rank) + "] ('" + a + "', '" + b + "') makes '" + merged +
-                    "', which is not in the vocabulary");
-      bpe.merges_.emplace(pair_key(ia->second, ib->second), std::make_pair(rank, im->second));
-      ++rank;
     }
+  }
+  const size_t prefix_len = bpe.prefix_.size();
+  std::string merged;
+  bpe.merges_.reserve(merges->size() * 2);
+  for (size_t r = 0; r < merges->size(); ++r) {
+    const auto& [a, b] = (*merges)[r];
+    auto ia = bpe.vocab_.find(a), ib = bpe.vocab_.find(b);
+    if (ia == bpe.vocab_.end() || ib == bpe.vocab_.end())
+      throw Error(where + ".merges[" + std::to_string(r) + "] ('" + a + "', '" + b + "') references token '" +
+                  (ia == bpe.vocab_.end() ? a : b) + "' that is not in the vocabulary");
+    merged.assign(a);
+    if (b.size() >= prefix_len && b.compare(0, prefix_len, bpe.prefix_) == 0) merged.append(b, prefix_len, std::string::npos);
+    else merged.append(b);
+    auto im = bpe.vocab_.find(merged);
+    if (im == bpe.vocab_.end())
+      throw Error(where + ".merges[" + std::to_string(r) + "] ('" + a + "', '" + b + "') makes '" + merged +
+                  "', which is not in the vocabulary");
+    bpe.merges_.emplace(pair_key(ia->second, ib->second), std::make_pair(static_cast<int32_t>(r), im->second));
   }
   return owned;
 }
@@ -99,8 +117,8 @@ int64_t BPE::token_to_id(std::string_view token) const {
 }
 
 const std::string* BPE::id_to_token(int64_t id) const {
-  auto it = id_to_token_.find(id);
-  return it == id_to_token_.end() ? nullptr : &it->second;
+  if (id < 0 || id >= static_cast<int64_t>(id_to_token_.size()) || id_to_token_[id].empty()) return nullptr;
+  return &id_to_token_[id];
 }
 
 void BPE::tokenize(std::string_view word, std::vector<int64_t>& out) const {

@@ -15,12 +15,13 @@ namespace arlt::tokenizer {
 
 class BPE {
  public:
-  static std::unique_ptr<BPE> from_json(const nlohmann::json& model);
+  // `streamed`: the vocabulary and merges when parse_tokenizer_json streamed them out of `model`.
+  static std::unique_ptr<BPE> from_json(const nlohmann::json& model, const struct TokenizerJson* streamed = nullptr);
   // Appends the ids of one pre-tokenised word.
   void tokenize(std::string_view word, std::vector<int64_t>& out) const;
   int64_t token_to_id(std::string_view token) const;  // -1 if absent
   const std::string* id_to_token(int64_t id) const;   // nullptr if absent
-  size_t vocab_size() const { return id_to_token_.size(); }
+  size_t vocab_size() const { return n_tokens_; }
   int64_t max_id() const { return max_id_; }
 
   BPE() = default;
@@ -29,7 +30,8 @@ class BPE {
   void tokenize_uncached(std::string_view word, std::vector<int64_t>& out) const;
 
   std::unordered_map<std::string, int64_t> vocab_;
-  std::unordered_map<int64_t, std::string> id_to_token_;
+  std::vector<std::string> id_to_token_;  // "" for ids without a token
+  size_t n_tokens_ = 0;
   // (left id, right id) packed into 64 bits -> (rank, merged id)
   std::unordered_map<uint64_t, std::pair<int32_t, int64_t>> merges_;
   std::string unk_token_, prefix_, suffix_;

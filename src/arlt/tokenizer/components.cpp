@@ -81,22 +81,35 @@ bool is_late_mark(char32_t cp) {
   return std::binary_search(std::begin(kMarks), std::end(kMarks), cp);
 }
 
+bool has_late_mark(const std::string& s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0xDF) continue;  // ASCII, continuation bytes and characters below U+07C0
+    const size_t l = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (i + l > s.size()) break;
+    char32_t cp = c < 0xE0 ? (c & 0x1F) : c < 0xF0 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; k < l; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    if (is_late_mark(cp)) return true;
+    i += l - 1;
+  }
+  return false;
+}
+
 class UnicodeNorm : public Normalizer {
  public:
   explicit UnicodeNorm(int options) : options_(options) {}
   void normalize(std::string& s) const override {
     if (s.empty()) return;
+    // ASCII is invariant under every normalisation form.
+    bool ascii = true;
+    for (unsigned char c : s) ascii = ascii && c < 0x80;
+    if (ascii) return;
     // Normalise the runs between "late" marks on their own and keep those marks as they are,
     // which is what treating them as starters amounts to.
-    bool any_late = false;
-    for (size_t i = 0; i < s.size() && !any_late; ++i)
-      if (static_cast<unsigned char>(s[i]) >= 0xDF) any_late = true;  // only 2+ byte chars from U+07FD
-    if (any_late) {
+    if (has_late_mark(s)) {
       std::string out, run;
-      const auto chars = utf8_chars(s);
-      for (auto c : chars) {
-        const char32_t cp = utf8_decode(c)[0];
-        if (is_late_mark(cp)) {
+      for (auto c : utf8_chars(s)) {
+        if (is_late_mark(utf8_decode(c)[0])) {
           out += map(run);
           run.clear();
           out += c;

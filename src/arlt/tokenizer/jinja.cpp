@@ -1,8 +1,8 @@
-// Jinja evaluator: walks the syntax tree with jinja2's scoping rules. A for-loop iteration,
-// a macro call and a with-block each get a fresh scope whose parent is where they appear
-// (so `set` inside a loop does not leak out of it, which is why templates use namespace());
-// if-blocks share their enclosing scope. Names resolve through the scope chain at use time,
-// then the globals.
+// Jinja evaluator: walks the syntax tree with jinja2's scoping rules. A for-loop iteration, a
+// macro call, and the bodies of with, filter, set and generation blocks each get a fresh scope
+// whose parent is where they appear (so `set` inside a loop does not leak out of it, which is
+// why templates use namespace()); if-blocks share their enclosing scope. Names resolve through
+// the scope chain at use time, then the globals.
 #include "arlt/tokenizer/jinja.h"
 
 #include <algorithm>

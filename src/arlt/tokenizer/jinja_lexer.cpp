@@ -90,14 +90,19 @@ class Lexer {
   }
 
  private:
+  // Line and column (in code points) of a byte offset. Offsets mostly grow, so walk on from
+  // the previous answer instead of from the line start: single-line templates are common.
   Pos pos_at(size_t off) const {
-    auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), off);
-    const size_t line = static_cast<size_t>(it - line_starts_.begin());
-    const size_t start = line_starts_[line - 1];
-    int col = 1;
-    for (size_t i = start; i < off && i < src_.size(); ++i)
-      if ((static_cast<unsigned char>(src_[i]) & 0xC0) != 0x80) ++col;
-    return {static_cast<int>(line), col};
+    if (off < cache_off_) {
+      auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), off);
+      cache_off_ = line_starts_[static_cast<size_t>(it - line_starts_.begin()) - 1];
+      cache_pos_ = {static_cast<int>(it - line_starts_.begin()), 1};
+    }
+    for (; cache_off_ < off && cache_off_ < src_.size(); ++cache_off_) {
+      if (src_[cache_off_] == '\n') cache_pos_ = {cache_pos_.line + 1, 1};
+      else if ((static_cast<unsigned char>(src_[cache_off_]) & 0xC0) != 0x80) ++cache_pos_.col;
+    }
+    return cache_pos_;
   }
 
   size_t find_tag_start(size_t from) const {
@@ -350,6 +355,8 @@ class Lexer {
   const std::string& name_;
   std::vector<size_t> line_starts_;
   std::vector<Token> tokens_;
+  mutable size_t cache_off_ = 0;
+  mutable Pos cache_pos_;
 };
 
 }  // namespace

@@ -48,6 +48,17 @@ class Parser {
   }
 
  private:
+  // Recursive descent: nesting is bounded so that a hostile template fails with an error
+  // instead of overflowing the stack.
+  static constexpr int kMaxDepth = 300;
+  struct DepthGuard {
+    Parser* p;
+    explicit DepthGuard(Parser* parser) : p(parser) {
+      if (++p->depth_ > kMaxDepth) p->error("nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
+    ~DepthGuard() { --p->depth_; }
+  };
+
   // ---- token stream ----
   const Token& cur() const { return t_[i_]; }
   const Token& peek(size_t k = 1) const { return t_[std::min(i_ + k, t_.size() - 1)]; }
@@ -124,6 +135,7 @@ class Parser {
   }
 
   std::unique_ptr<Stmt> parse_statement(const std::string& tag, Pos at) {
+    const DepthGuard guard(this);
     auto s = std::make_unique<Stmt>();
     s->pos = at;
     next();  // the tag name
@@ -290,6 +302,7 @@ class Parser {
   }
 
   ExprPtr parse_expression(bool with_condexpr) {
+    const DepthGuard guard(this);
     return with_condexpr ? parse_condexpr() : parse_or();
   }
 
@@ -333,6 +346,7 @@ class Parser {
   }
 
   ExprPtr parse_not() {
+    const DepthGuard guard(this);
     if (is_name("not")) {
       auto e = make_expr(ExprKind::Unary, next().pos);
       e->name = "not";
@@ -410,6 +424,7 @@ class Parser {
   }
 
   ExprPtr parse_unary(bool with_filter) {
+    const DepthGuard guard(this);
     ExprPtr node;
     if (is_op("-") || is_op("+")) {
       const Token& op = next();
@@ -633,6 +648,7 @@ class Parser {
   size_t i_ = 0;
   const std::string& name_;
   int loop_depth_ = 0;
+  int depth_ = 0;  // nesting of expressions and blocks being parsed
 };
 
 }  // namespace

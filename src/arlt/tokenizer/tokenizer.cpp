@@ -9,6 +9,7 @@
 
 #include "arlt/base/error.h"
 #include "arlt/base/fs.h"
+#include "arlt/tokenizer/tokenizer_json.h"
 #include "arlt/tokenizer/unicode.h"
 
 namespace arlt::tokenizer {
@@ -48,11 +49,21 @@ bool is_space_at(std::string_view s, size_t i, size_t* len) {
 }  // namespace
 
 std::shared_ptr<Tokenizer> Tokenizer::from_json(const json& j, const json& config, const std::string& source) {
+  return build(j, nullptr, config, source);
+}
+
+std::shared_ptr<Tokenizer> Tokenizer::from_text(const std::string& text, const json& config, const std::string& source) {
+  TokenizerJson parsed = parse_tokenizer_json(text, source);
+  return build(parsed.doc, &parsed, config, source);
+}
+
+std::shared_ptr<Tokenizer> Tokenizer::build(const json& j, const TokenizerJson* streamed, const json& config,
+                                             const std::string& source) {
   if (!j.is_object()) throw Error(source + ": not a JSON object");
   auto t = std::make_shared<Tokenizer>();
   try {
     if (!j.contains("model")) throw Error("tokenizer.json: missing 'model'");
-    t->model_ = BPE::from_json(j["model"]);
+    t->model_ = BPE::from_json(j["model"], streamed);
     t->normalizer_ = make_normalizer(j.value("normalizer", json()));
     t->pre_tokenizer_ = make_pre_tokenizer(j.value("pre_tokenizer", json()));
     t->post_processor_ = make_post_processor(j.value("post_processor", json()));
@@ -109,7 +120,7 @@ std::shared_ptr<Tokenizer> Tokenizer::from_json(const json& j, const json& confi
 }
 
 std::shared_ptr<Tokenizer> Tokenizer::from_file(const std::string& path) {
-  return from_json(read_json_file(path), nullptr, path);
+  return from_text(read_file(path), nullptr, path);
 }
 
 std::shared_ptr<Tokenizer> Tokenizer::from_folder(const std::string& dir) {
@@ -123,7 +134,7 @@ std::shared_ptr<Tokenizer> Tokenizer::from_folder(const std::string& dir) {
     if (!config.is_object()) config = json::object();
     config["chat_template"] = read_file(jinja.string());
   }
-  return from_json(read_json_file(tj.string()), config, tj.string());
+  return from_text(read_file(tj.string()), config, tj.string());
 }
 
 void Tokenizer::split_added(std::vector<Segment>& segs, bool normalized_pass) const {

@@ -23,11 +23,16 @@ struct AddedToken {
   bool single_word = false, lstrip = false, rstrip = false, normalized = false, special = false;
 };
 
+struct TokenizerJson;
+
 class Tokenizer {
  public:
   // tokenizer.json (required) and tokenizer_config.json (optional: special tokens, chat template).
   static std::shared_ptr<Tokenizer> from_json(const nlohmann::json& tokenizer, const nlohmann::json& config = nullptr,
                                               const std::string& source = "tokenizer.json");
+  // From the text of a tokenizer.json (the fast path: vocabulary and merges are streamed).
+  static std::shared_ptr<Tokenizer> from_text(const std::string& tokenizer_json_text, const nlohmann::json& config,
+                                              const std::string& source);
   static std::shared_ptr<Tokenizer> from_file(const std::string& tokenizer_json_path);
   // A folder holding tokenizer.json and optionally tokenizer_config.json.
   static std::shared_ptr<Tokenizer> from_folder(const std::string& dir);
@@ -64,6 +69,8 @@ class Tokenizer {
     int64_t token = -1;  // an added token's id, or -1 for text still to tokenize
     bool at_start = false;
   };
+  static std::shared_ptr<Tokenizer> build(const nlohmann::json& j, const TokenizerJson* streamed,
+                                          const nlohmann::json& config, const std::string& source);
   void split_added(std::vector<Segment>& segs, bool normalized_pass) const;
   void encode_text(const Segment& seg, std::vector<int64_t>& out) const;
 
