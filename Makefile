@@ -25,7 +25,8 @@ demo: setup
 
 bench: setup
 	$(MAKE) build
-	./$(BUILD_DIR)/bench_forward
+	./$(BUILD_DIR)/bench_forward | tee bench/results/forward.md
+	./$(BUILD_DIR)/bench_tokenizer | tee bench/results/tokenizer.md
 
 clean:
 	rm -rf $(BUILD_DIR)
