@@ -440,6 +440,17 @@ TEST_F(SafetensorsIo, RejectsTensorsSharingTheSameBytes) {
   expect_error([&] { SafeTensorsFile::open(p); }, {p, "'x'", "'y'", "overlap"});
 }
 
+TEST_F(SafetensorsIo, RejectsOverlapHiddenBehindAnEmptyTensor) {
+  // a spans [0,100); the empty b sits inside it; c at [50,60) overlaps a, not its neighbour b.
+  const std::string p = path("hidden_overlap.safetensors");
+  write_raw(p,
+            R"({"a":{"dtype":"U8","shape":[100],"data_offsets":[0,100]},)"
+            R"("b":{"dtype":"U8","shape":[0],"data_offsets":[10,10]},)"
+            R"("c":{"dtype":"U8","shape":[10],"data_offsets":[50,60]}})",
+            100);
+  expect_error([&] { SafeTensorsFile::open(p); }, {p, "'a'", "'c'", "overlap"});
+}
+
 TEST_F(SafetensorsIo, RejectsNegativeShapeEntry) {
   const std::string p = path("neg.safetensors");
   write_raw(p, R"({"a":{"dtype":"F32","shape":[-1, 2],"data_offsets":[0,8]}})", 8);

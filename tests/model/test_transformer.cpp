@@ -370,3 +370,48 @@ TEST(ModelConfig, RopeScalingChangesFrequencies) {
     EXPECT_NEAR(f3[i].item<double>(), expect, 1e-6 * f) << i;
   }
 }
+
+TEST(ModelConfig, ReviewedEdgeCases) {
+  nlohmann::json base = {{"architectures", {"Qwen2ForCausalLM"}}, {"vocab_size", 97}, {"hidden_size", 48},
+                         {"intermediate_size", 80}, {"num_hidden_layers", 2}, {"num_attention_heads", 6},
+                         {"num_key_value_heads", 2}};
+  // transformers v5: rope_theta and scaling inside rope_parameters.
+  auto j = base;
+  j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1000000.0}};
+  EXPECT_EQ(model::ModelConfig::from_json(j).rope_theta, 1000000.0);
+  j["rope_parameters"] = {{"rope_type", "linear"}, {"factor", 2.0}, {"rope_theta", 5e5}};
+  auto c = model::ModelConfig::from_json(j);
+  EXPECT_EQ(c.rope_scaling.type, "linear");
+  EXPECT_EQ(c.rope_theta, 5e5);
+  j = base;
+  j["hidden_act"] = "gelu";
+  EXPECT_THROW(model::ModelConfig::from_json(j), Error);
+  j = base;
+  j["hidden_size"] = 10000000;
+  EXPECT_THROW(model::ModelConfig::from_json(j), Error);
+  j = base;
+  j["rope_scaling"] = {{"type", 1}};
+  EXPECT_THROW(model::ModelConfig::from_json(j), Error);  // a type error becomes an arlt::Error
+}
+
+TEST(ModelFolder, ConfigImplyingAHugeModelIsAnError) {
+  test::TempDir dir;
+  model::Transformer m(small_config("LlamaForCausalLM"));
+  model::save_model(m, dir.str());
+  auto cfg = read_json_file(dir / "config.json");
+  cfg["intermediate_size"] = 800000;
+  write_json_file(dir / "config.json", cfg);
+  try {
+    model::load_model(dir.str());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("implies"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Transformer, TokenIdOutsideVocabularyIsAnError) {
+  model::Transformer m(small_config("LlamaForCausalLM"));
+  torch::NoGradGuard ng;
+  EXPECT_THROW(m.forward(torch::tensor({{1, 97}}, torch::kInt64)), Error);
+  EXPECT_THROW(m.forward(torch::tensor({{-1, 3}}, torch::kInt64)), Error);
+}

@@ -473,6 +473,19 @@ TEST(Jinja, Quirks) {
        R"J( False [1] x ab [] [] True True)J"},
   });
 }
+TEST(Jinja, Unicode) {
+  expect_renders({
+      {R"J({{ 'ÉCOLE Ελληνικά КИРИЛЛИЦА ＦＵＬＬ'|lower }} {{ 'straße ǆ ﬁ'|upper }} {{ 'ǆemal'|capitalize }} {{ 'ǆemal élan'.title() }} {{ 'hé wö'|title }})J",
+       R"J({})J",
+       R"J(école ελληνικά кириллица ｆｕｌｌ STRASSE Ǆ FI ǅemal ǅemal Élan Hé Wö)J"},
+      {R"J({{ 'héllo wörld 你好 🌍 ２０２４ x_y'|wordcount }} {{ '你好'.isalpha() }} {{ '٣'.isdigit() }} {{ 'é1'.isalnum() }} {{ '\u00a0\u2003'.isspace() }} {{ 'ÀB'.isupper() }} {{ 'àb'.islower() }})J",
+       R"J({})J",
+       R"J(5 True True True True True True)J"},
+      {R"J({{ ['\u00a0', '\u200b', '\u2028', '\ue000', 'é', '你', '🌍', '\x7f', '\xad'] }})J",
+       R"J({})J",
+       R"J(['\xa0', '\u200b', '\u2028', '\ue000', 'é', '你', '🌍', '\x7f', '\xad'])J"},
+  });
+}
 
 
 // ---- errors: syntax errors and unsupported constructs at parse time, with line and column ----

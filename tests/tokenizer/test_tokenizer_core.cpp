@@ -178,3 +178,50 @@ TEST(Tokenizer, BatchEncodeEqualsOneByOne) {
   auto batch = t->encode_batch(texts, true, 2);
   for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(batch[i], t->encode(texts[i])) << i;
 }
+
+TEST(Tokenizer, ReviewedEdgeCases) {
+  // A container where a vocabulary id is expected is an error, not a crash.
+  for (const char* bad : {R"({"model":{"type":"BPE","vocab":{"a":[1]},"merges":[]}})",
+                          R"({"model":{"type":"BPE","vocab":{"a":{}},"merges":[]}})",
+                          R"({"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":[["a",["b"]]]}})",
+                          R"({"model":{"type":"BPE","vocab":{"a":"x"},"merges":[]}})"}) {
+    EXPECT_THROW(Tokenizer::from_text(bad, nullptr, "t.json"), Error) << bad;
+  }
+  // Wrong JSON types are arlt errors naming the file.
+  try {
+    Tokenizer::from_text(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"added_tokens":[{"id":1,"content":"<x>","special":1}]})",
+                         nullptr, "t.json");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("t.json"), std::string::npos) << e.what();
+  }
+  // Split with MergedWithPrevious: consecutive delimiters are not chained (HF's documented example
+  // gives the-, final-, -, countdown). ignore_merges makes each piece in the vocabulary one token.
+  json sp = {{"model", {{"type", "BPE"}, {"ignore_merges", true}, {"merges", json::array()},
+                        {"vocab", {{"the-", 0}, {"final-", 1}, {"-", 2}, {"countdown", 3}, {"x", 4}, {"²", 5}, {"٣", 6}}}}},
+             {"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", "MergedWithPrevious"}}}};
+  EXPECT_EQ(Tokenizer::from_json(sp)->encode("the-final--countdown"), (std::vector<int64_t>{0, 1, 2, 3}));
+  // Digits: any Unicode number is a digit (Rust's char::is_numeric).
+  sp["pre_tokenizer"] = {{"type", "Digits"}, {"individual_digits", true}};
+  EXPECT_EQ(Tokenizer::from_json(sp)->encode("x²٣"), (std::vector<int64_t>{4, 5, 6}));
+  // Metaspace decoder: every replacement character of the first token goes.
+  json m = {{"model", {{"type", "BPE"}, {"vocab", {{"▁▁", 0}, {"Hi", 1}}}, {"merges", json::array()}}},
+            {"decoder", {{"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "always"}}}};
+  EXPECT_EQ(Tokenizer::from_json(m)->decode({0, 1}), "Hi");
+  // Sparse ids and out-of-range added-token ids are rejected.
+  EXPECT_THROW(Tokenizer::from_text(R"({"model":{"type":"BPE","vocab":{"a":2000000000},"merges":[]}})", nullptr, "t.json"), Error);
+  EXPECT_THROW(Tokenizer::from_text(R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"added_tokens":[{"id":-5,"content":"<x>"}]})",
+                                    nullptr, "t.json"), Error);
+}
+
+TEST(Tokenizer, LlamaClassHonoursAddBosToken) {
+  json j = byte_tokenizer_json({"<s>", "</s>"});
+  json cfg = {{"tokenizer_class", "LlamaTokenizerFast"}, {"bos_token", "<s>"}, {"eos_token", "</s>"}};
+  auto with_bos = Tokenizer::from_json(j, cfg);
+  EXPECT_EQ(with_bos->encode("a"), (std::vector<int64_t>{256, 'a'}));  // add_bos_token defaults to true
+  cfg["add_bos_token"] = false;
+  cfg["add_eos_token"] = true;
+  auto eos_only = Tokenizer::from_json(j, cfg);
+  EXPECT_EQ(eos_only->encode("a"), (std::vector<int64_t>{'a', 257}));
+  EXPECT_EQ(eos_only->encode("a", false), (std::vector<int64_t>{'a'}));
+}

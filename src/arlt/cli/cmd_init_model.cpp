@@ -24,7 +24,9 @@ void add_init_model(CLI::App& app) {
   sub->add_option("--out", o->out, "output folder")->required();
   sub->callback([o] {
     model::ModelConfig config;
-    if (std::filesystem::exists(o->config)) {
+    if (std::filesystem::is_directory(o->config)) {
+      config = model::ModelConfig::load((std::filesystem::path(o->config) / "config.json").string());
+    } else if (std::filesystem::exists(o->config)) {
       config = model::ModelConfig::load(o->config);
     } else {
       std::string arch;
@@ -35,7 +37,7 @@ void add_init_model(CLI::App& app) {
       config = model::ModelConfig::preset(o->config, arch);
     }
     if (!o->dtype.empty()) config.dtype = model::parse_dtype(o->dtype, "--dtype");
-    if (o->shard_mb < 0) throw Error("--shard-mb must be >= 0");
+    if (!(o->shard_mb >= 0) || o->shard_mb > 1e9) throw Error("--shard-mb must be a number in [0, 1e9]");
     model::Transformer m(config);
     m.init_random(o->seed);
     model::SaveOptions so;

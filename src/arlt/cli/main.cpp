@@ -1,4 +1,5 @@
 // arlt: the command-line program. Bad input exits 2, runtime failures 1, both with "error: ...".
+#include <filesystem>
 #include <iostream>
 
 #include "arlt/base/error.h"
@@ -28,6 +29,12 @@ int main(int argc, char** argv) {
   } catch (const arlt::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return e.exit_code();
+  } catch (const nlohmann::json::exception& e) {
+    std::cerr << "error: malformed input: " << e.what() << "\n";
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
   } catch (const c10::Error& e) {
     std::cerr << "error: " << e.what_without_backtrace() << "\n";
     return 1;

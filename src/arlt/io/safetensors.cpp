@@ -87,6 +87,10 @@ std::shared_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string& path) 
     ::close(fd);
     throw Error(path + ": cannot stat: " + std::strerror(errno));
   }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(path + ": not a regular file");
+  }
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   if (file_size < 8) {
     ::close(fd);
@@ -180,11 +184,12 @@ std::shared_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string& path) 
   std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
     return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
   });
-  for (size_t i = 1; i < order.size(); ++i) {
-    const TensorInfo* a = order[i - 1];
-    const TensorInfo* b = order[i];
-    if (b->begin < a->end && b->end > b->begin)
-      throw Error(path + ": tensors '" + a->name + "' and '" + b->name + "' overlap in the data section");
+  const TensorInfo* furthest = nullptr;  // the tensor reaching furthest so far
+  for (const TensorInfo* b : order) {
+    if (b->end == b->begin) continue;  // empty tensors occupy no bytes
+    if (furthest && b->begin < furthest->end)
+      throw Error(path + ": tensors '" + furthest->name + "' and '" + b->name + "' overlap in the data section");
+    if (!furthest || b->end > furthest->end) furthest = b;
   }
   for (size_t i = 0; i < f->tensors_.size(); ++i) f->index_[f->tensors_[i].name] = i;
   return f;
@@ -261,7 +266,7 @@ TensorStore TensorStore::open_folder(const std::string& dir) {
   TensorStore store;
   const fs::path single = fs::path(dir) / "model.safetensors";
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
-  if (fs::exists(index)) {
+  if (!fs::exists(single) && fs::exists(index)) {  // transformers loads model.safetensors first
     json j = read_json_file(index.string());
     if (!j.contains("weight_map") || !j["weight_map"].is_object())
       throw Error(index.string() + ": missing object 'weight_map'");

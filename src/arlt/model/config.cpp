@@ -1,5 +1,7 @@
 #include "arlt/model/config.h"
 
+#include <tuple>
+
 #include "arlt/base/error.h"
 #include "arlt/base/fs.h"
 
@@ -51,9 +53,25 @@ bool get_bool(const json& j, const std::string& key, const std::string& src, boo
 }  // namespace
 
 ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
-  if (!j.is_object()) throw Error(src + ": config must be a JSON object");
+  try {
+    return from_json_checked(j, src);
+  } catch (const json::exception& e) {
+    throw Error(src + ": a field has the wrong type: " + e.what());
+  }
+}
+
+ModelConfig ModelConfig::from_json_checked(const json& j_in, const std::string& src) {
+  if (!j_in.is_object()) throw Error(src + ": config must be a JSON object");
+  // transformers v5 moves rope_theta and the scaling into "rope_parameters": read them from there.
+  json j = j_in;
+  if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
+    const json& rp = j["rope_parameters"];
+    if (rp.contains("rope_theta") && !j.contains("rope_theta")) j["rope_theta"] = rp["rope_theta"];
+    const std::string type = rp.value("rope_type", "default");
+    if (type != "default" && !j.contains("rope_scaling")) j["rope_scaling"] = rp;
+  }
   ModelConfig c;
-  c.raw = j;
+  c.raw = j_in;
   if (!j.contains("architectures") || !j["architectures"].is_array() || j["architectures"].empty() ||
       !j["architectures"][0].is_string())
     throw Error(src + ": missing key 'architectures' (a list such as [\"LlamaForCausalLM\"])");
@@ -94,6 +112,20 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
            {"num_attention_heads", c.num_attention_heads}, {"num_key_value_heads", c.num_key_value_heads},
            {"head_dim", c.head_dim}, {"max_position_embeddings", c.max_position_embeddings}}) {
     if (v <= 0) throw Error(src + ": key '" + name + "' must be positive, found " + std::to_string(v));
+  }
+  // Caps far above any real model: a hostile config must not allocate terabytes before failing.
+  for (const auto& [name, v, cap] : std::vector<std::tuple<std::string, int64_t, int64_t>>{
+           {"vocab_size", c.vocab_size, 1 << 22}, {"hidden_size", c.hidden_size, 1 << 16},
+           {"intermediate_size", c.intermediate_size, 1 << 20}, {"num_hidden_layers", c.num_hidden_layers, 1024},
+           {"num_attention_heads", c.num_attention_heads, 1024}, {"head_dim", c.head_dim, 4096},
+           {"max_position_embeddings", c.max_position_embeddings, 1 << 24}}) {
+    if (v > cap) throw Error(src + ": key '" + name + "' = " + std::to_string(v) + " is larger than arlt supports (" +
+                             std::to_string(cap) + ")");
+  }
+  if (j.contains("hidden_act") && j["hidden_act"].is_string()) {
+    const std::string act = j["hidden_act"].get<std::string>();
+    if (act != "silu" && act != "swish")
+      throw Error(src + ": hidden_act '" + act + "' is not supported (these architectures use silu)");
   }
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     throw Error(src + ": num_attention_heads (" + std::to_string(c.num_attention_heads) +
@@ -184,6 +216,7 @@ json ModelConfig::to_json() const {
   else if (!eos_token_ids.empty()) j["eos_token_id"] = eos_token_ids;
   if (pad_token_id >= 0) j["pad_token_id"] = pad_token_id;
   j.erase("dtype");
+  j.erase("rope_parameters");  // written back as rope_theta / rope_scaling, which v4 and v5 both read
   return j;
 }
 

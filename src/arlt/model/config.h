@@ -46,6 +46,7 @@ struct ModelConfig {
   // Validates and fills defaults; `source` names the file in errors.
   static ModelConfig from_json(const nlohmann::json& j, const std::string& source = "config.json");
   static ModelConfig load(const std::string& path);
+  static ModelConfig from_json_checked(const nlohmann::json& j, const std::string& source);
   // The config.json Hugging Face transformers expects for this architecture.
   nlohmann::json to_json() const;
 

@@ -49,6 +49,13 @@ std::shared_ptr<Transformer> load_model(const std::string& dir, const LoadOption
   ModelConfig config = ModelConfig::load(config_path);
   if (opt.dtype) config.dtype = *opt.dtype;
   auto store = io::TensorStore::open_folder(dir);
+  // Before allocating the model: the weights must hold about what config.json implies (a config
+  // that implies a huge model next to small weights is an error, not an out-of-memory kill).
+  int64_t stored = 0;
+  for (const auto& n : store.names()) stored += store.info(n).numel();
+  if (config.num_parameters() > stored + stored / 10 + 1000000)
+    throw Error(config_path + ": implies " + std::to_string(config.num_parameters()) + " parameters but the weights hold " +
+                std::to_string(stored));
 
   auto model = std::make_shared<Transformer>(config, opt.scalar_head);
   torch::NoGradGuard no_grad;

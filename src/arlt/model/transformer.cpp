@@ -188,6 +188,12 @@ torch::Tensor Transformer::forward_hidden(const ForwardArgs& a) {
     throw Error("float16 compute is not available on CPU in this libtorch: load the model with dtype float32 or "
                 "bfloat16 on CPU (float16 weights load and save fine), or run on a GPU");
   torch::Tensor ids = a.input_ids.to(dev, torch::kInt64);
+  if (ids.numel() > 0) {
+    const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+    if (lo < 0 || hi >= config_.vocab_size)
+      throw Error("token id " + std::to_string(lo < 0 ? lo : hi) + " is outside the vocabulary [0, " +
+                  std::to_string(config_.vocab_size) + ")");
+  }
   torch::Tensor mask = a.attention_mask;
   if (mask.defined()) {
     if (mask.dim() != 2 || mask.size(0) != B || mask.size(1) != S)

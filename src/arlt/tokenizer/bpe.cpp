@@ -21,10 +21,10 @@ uint64_t pair_key(int64_t a, int64_t b) { return (static_cast<uint64_t>(a) << 32
 std::unique_ptr<BPE> BPE::from_json(const json& m, const TokenizerJson* streamed) {
   const std::string where = "tokenizer.json: model";
   if (!m.is_object()) throw Error(where + " is missing or not an object");
-  const std::string type = m.value("type", "BPE");
+  const std::string type = m.contains("type") && m["type"].is_string() ? m["type"].get<std::string>() : "BPE";
   if (type != "BPE")
     throw Error(where + " type '" + type + "' is not supported (supported: BPE; WordLevel and Unigram are not yet)");
-  if (m.contains("dropout") && !m["dropout"].is_null() && m["dropout"].get<double>() != 0.0)
+  if (m.contains("dropout") && !m["dropout"].is_null() && (!m["dropout"].is_number() || m["dropout"].get<double>() != 0.0))
     throw Error(where + ".dropout is set; BPE dropout is not supported");
   const bool vocab_streamed = streamed && streamed->vocab_streamed;
   if (!vocab_streamed && (!m.contains("vocab") || !m["vocab"].is_object()))
@@ -33,7 +33,7 @@ std::unique_ptr<BPE> BPE::from_json(const json& m, const TokenizerJson* streamed
   BPE& bpe = *owned;
   auto add_token = [&](const std::string& tok, int64_t id) {
     if (id < 0 || id >= (1LL << 31)) throw Error(where + ".vocab['" + tok + "'] is not an integer id in [0, 2^31)");
-    bpe.vocab_.emplace(tok, id);
+    bpe.vocab_.insert_or_assign(tok, id);  // a duplicate key: the last one wins, as in Hugging Face
     bpe.max_id_ = std::max(bpe.max_id_, id);
   };
   if (vocab_streamed) {
@@ -46,6 +46,9 @@ std::unique_ptr<BPE> BPE::from_json(const json& m, const TokenizerJson* streamed
       add_token(it.key(), it.value().get<int64_t>());
     }
   }
+  if (bpe.max_id_ >= 0 && static_cast<size_t>(bpe.max_id_) > 4 * bpe.vocab_.size() + 100000)
+    throw Error(where + ".vocab: the largest id " + std::to_string(bpe.max_id_) + " is far beyond the " +
+                std::to_string(bpe.vocab_.size()) + " entries (ids must be dense)");
   bpe.id_to_token_.assign(static_cast<size_t>(bpe.max_id_ + 1), std::string());
   for (const auto& [tok, id] : bpe.vocab_) bpe.id_to_token_[static_cast<size_t>(id)] = tok;
   bpe.n_tokens_ = bpe.vocab_.size();

@@ -17,6 +17,13 @@ json train_bpe(const std::string& raw, const BpeTrainOptions& o) {
   if (o.vocab_size < 256 + n_special)
     throw Error("tokenizer train: --vocab-size " + std::to_string(o.vocab_size) + " is below the minimum " +
                 std::to_string(256 + n_special) + " (256 bytes + " + std::to_string(n_special) + " special tokens)");
+  for (size_t i = 0; i < o.special_tokens.size(); ++i) {
+    const std::string& s = o.special_tokens[i];
+    if (utf8_chars(s).size() < 2)
+      throw Error("tokenizer train: special token '" + s + "' must be at least two characters (single characters are byte tokens)");
+    for (size_t k = 0; k < i; ++k)
+      if (o.special_tokens[k] == s) throw Error("tokenizer train: special token '" + s + "' is given twice");
+  }
   const std::string text = utf8_lossy(raw);
 
   // Words (pre-tokenised pieces) with their counts, as sequences of symbol ids.

@@ -249,10 +249,12 @@ void split_piece(const Piece& p, const std::vector<std::pair<size_t, size_t>>& m
     spans.swap(merged);
   }
   std::vector<std::pair<size_t, size_t>> result;
+  bool last_was_delim = false;  // MergedWithPrevious joins a delimiter to the content before it only
   bool pending_next = false;
   size_t pending_begin = 0;
   for (auto [b, e, delim] : spans) {
     if (!delim) {
+      last_was_delim = false;
       if (pending_next) {
         result.emplace_back(pending_begin, e);
         pending_next = false;
@@ -266,8 +268,9 @@ void split_piece(const Piece& p, const std::vector<std::pair<size_t, size_t>>& m
       case Behavior::Isolated:
       case Behavior::Contiguous: result.emplace_back(b, e); break;
       case Behavior::MergedWithPrevious:
-        if (!result.empty() && result.back().second == b) result.back().second = e;
+        if (!result.empty() && result.back().second == b && !last_was_delim) result.back().second = e;
         else result.emplace_back(b, e);
+        last_was_delim = true;
         break;
       case Behavior::MergedWithNext:
         if (pending_next) result.emplace_back(pending_begin, b);
@@ -338,28 +341,6 @@ class ByteLevelPre : public PreTokenizer {
 
  private:
   bool add_prefix_space_, use_regex_;
-};
-
-class DigitsPre : public PreTokenizer {
- public:
-  explicit DigitsPre(bool individual) : individual_(individual) {}
-  void split(std::vector<Piece>& pieces) const override {
-    std::vector<Piece> out;
-    for (const auto& p : pieces) {
-      std::vector<std::pair<size_t, size_t>> m;
-      for (size_t i = 0; i < p.text.size(); ++i) {
-        if (p.text[i] >= '0' && p.text[i] <= '9') {
-          if (!individual_ && !m.empty() && m.back().second == i) m.back().second = i + 1;
-          else m.emplace_back(i, i + 1);
-        }
-      }
-      split_piece(p, m, Behavior::Isolated, out);
-    }
-    pieces.swap(out);
-  }
-
- private:
-  bool individual_;
 };
 
 const char* kMetaspace = "\xE2\x96\x81";  // U+2581
@@ -460,8 +441,8 @@ class MetaspaceDec : public Decoder {
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
     for (size_t i = 0; i < tokens.size(); ++i) {
       std::string& t = tokens[i];
-      replace_all(t, replacement_, " ");
-      if (i == 0 && prepend_ && !t.empty() && t[0] == ' ') t.erase(0, 1);
+      // As Hugging Face: in the first token every replacement character goes when a prefix was prepended.
+      replace_all(t, replacement_, i == 0 && prepend_ ? "" : " ");
     }
     return tokens;
   }
@@ -518,8 +499,8 @@ class StripDec : public Decoder {
  public:
   explicit StripDec(const json& j)
       : content_(str_field(j, "content", "decoder Strip", " ")),
-        start_(j.value("start", 0)),
-        stop_(j.value("stop", 0)) {}
+        start_(j.contains("start") && j["start"].is_number_integer() ? j["start"].get<int>() : 0),
+        stop_(j.contains("stop") && j["stop"].is_number_integer() ? j["stop"].get<int>() : 0) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
     for (auto& t : tokens) {
       auto chars = utf8_chars(t);
@@ -681,12 +662,15 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j) {
   const std::string t = type_of(j, "pre_tokenizer");
   if (t == "ByteLevel") return std::make_unique<ByteLevelPre>(j);
   if (t == "Split") return std::make_unique<SplitPre>(j);
-  if (t == "Digits") return std::make_unique<DigitsPre>(bool_field(j, "individual_digits", false));
+  if (t == "Digits")  // Rust's char::is_numeric: any \p{N}, not only ASCII digits
+    return std::make_unique<RegexPre>(bool_field(j, "individual_digits", false) ? "\\p{N}" : "\\p{N}+", false,
+                                      Behavior::Isolated, "Digits");
   if (t == "Metaspace") return std::make_unique<MetaspacePre>(j);
   if (t == "Whitespace") return std::make_unique<RegexPre>("\\w+|[^\\w\\s]+", true, Behavior::Removed, "Whitespace");
   if (t == "WhitespaceSplit") return std::make_unique<RegexPre>("\\s+", false, Behavior::Removed, "WhitespaceSplit");
   if (t == "Punctuation")
-    return std::make_unique<RegexPre>("[\\p{P}\\p{S}]", false, parse_behavior(j, "pre_tokenizer Punctuation"), "Punctuation");
+    return std::make_unique<RegexPre>("[\\p{P}!-/:-@\\[-`{-~]", false, parse_behavior(j, "pre_tokenizer Punctuation"),
+                                      "Punctuation");
   if (t == "Sequence") {
     auto s = std::make_unique<PreSequence>();
     for (const auto& x : list_field<PreTokenizer>(j, "pretokenizers", "pre_tokenizer")) {

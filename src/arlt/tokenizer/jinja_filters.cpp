@@ -121,9 +121,10 @@ Value f_capitalize(const Value& v, CallArgs& a) {
   const std::string s = soft_str(v);
   std::string out;
   bool first = true;
-  for (size_t i = 0; i < s.size(); first = false) {
+  for (size_t i = 0; i < s.size(); first = false) {  // str.capitalize()
+    const size_t start = i;
     const char32_t c = utf8_decode_at(s, i);
-    utf8_append(out, first ? to_upper(c) : to_lower(c));
+    out += first ? title_char(c) : str_lower(std::string_view(s).substr(start, i - start));
   }
   return Value::str(out);
 }
@@ -400,9 +401,11 @@ Value f_title(const Value& v, CallArgs& a) {  // jinja2's do_title: words start 
   std::string out;
   bool at_start = true;
   for (size_t i = 0; i < s.size();) {
+    const size_t start = i;
     const char32_t c = utf8_decode_at(s, i);
     const bool sep = is_py_space(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
-    utf8_append(out, sep ? c : at_start ? to_upper(c) : to_lower(c));
+    const std::string_view one = std::string_view(s).substr(start, i - start);
+    out += sep ? std::string(one) : at_start ? str_upper(one) : str_lower(one);
     at_start = sep;
   }
   return Value::str(out);

@@ -107,11 +107,10 @@ bool equals(const Value& a, const Value& b);
 int compare(const Value& a, const Value& b);  // -1, 0, 1
 std::string format_float(double d);            // Python repr(float)
 
-// Python's json.dumps(v, ensure_ascii, indent, separators, sort_keys). indent: nullopt = one
-// line; otherwise the string each nesting level adds.
+// Python's json.dumps(v, ensure_ascii, indent, separators, sort_keys).
 struct JsonStyle {
   bool ensure_ascii = false;
-  bool has_indent = false;
+  bool has_indent = false;  // false: one line; true: a newline and `indent` per nesting level
   std::string indent;
   std::string item_sep = ", ", key_sep = ": ";
   bool sort_keys = false;
@@ -132,14 +131,19 @@ size_t utf8_length(std::string_view s);
 char32_t utf8_decode_at(std::string_view s, size_t& i);  // advances i past one code point
 void utf8_append(std::string& out, char32_t cp);
 bool is_py_space(char32_t cp);  // str.isspace()
-bool is_word_char(char32_t cp);  // regex \w: letters, digits, underscore (approximate beyond ASCII)
+bool is_word_char(char32_t cp);  // regex \w: letters, numbers, underscore
+bool is_letter(char32_t cp);     // str.isalpha()
+bool is_decimal(char32_t cp);    // str.isdecimal()
 char32_t to_lower(char32_t cp);
 char32_t to_upper(char32_t cp);
+char32_t to_title(char32_t cp);
 bool is_cased_letter(char32_t cp);
+// Python's full case mapping (a character may become several).
 std::string str_lower(std::string_view s);
 std::string str_upper(std::string_view s);
+std::string title_char(char32_t cp);
 
-// ---- built-ins (jinja_builtins.cpp) ---------------------------------------------------------
+// ---- built-ins (jinja_builtins.cpp, jinja_filters.cpp, jinja_methods.cpp, jinja_format.cpp) --
 
 using FilterFn = Value (*)(const Value& subject, CallArgs& args);
 using TestFn = bool (*)(const Value& subject, CallArgs& args);

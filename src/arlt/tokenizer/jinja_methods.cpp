@@ -209,7 +209,9 @@ Value m_title(const Value& v, CallArgs& a) {  // Python's str.title, not jinja's
   bool prev_cased = false;
   for (size_t i = 0; i < v.s.size();) {
     const char32_t c = utf8_decode_at(v.s, i);
-    utf8_append(out, prev_cased ? to_lower(c) : to_upper(c));
+    std::string one;
+    utf8_append(one, c);
+    out += prev_cased ? str_lower(one) : title_char(c);
     prev_cased = is_cased_letter(c);
   }
   return Value::str(out);
@@ -219,8 +221,9 @@ Value m_capitalize(const Value& v, CallArgs& a) {
   std::string out;
   bool first = true;
   for (size_t i = 0; i < v.s.size(); first = false) {
+    const size_t start = i;
     const char32_t c = utf8_decode_at(v.s, i);
-    utf8_append(out, first ? to_upper(c) : to_lower(c));
+    out += first ? title_char(c) : str_lower(std::string_view(v.s).substr(start, i - start));
   }
   return Value::str(out);
 }
@@ -347,7 +350,7 @@ Value m_removesuffix(const Value& self, CallArgs& a) {
              : self;
 }
 
-// Character-class predicates: exact for ASCII, approximate beyond (see is_word_char).
+// Character-class predicates, each true when every character (at least one) qualifies.
 template <bool (*Pred)(char32_t)>
 Value m_is(const Value& self, CallArgs& a) {
   ArgReader(a, "is*", {});
@@ -356,10 +359,7 @@ Value m_is(const Value& self, CallArgs& a) {
     if (!Pred(utf8_decode_at(self.s, i))) return Value::boolean(false);
   return Value::boolean(true);
 }
-bool cp_digit(char32_t c) { return c >= '0' && c <= '9'; }
-bool cp_alpha(char32_t c) { return is_word_char(c) && c != '_' && !cp_digit(c); }
-bool cp_alnum(char32_t c) { return cp_digit(c) || cp_alpha(c); }
-bool cp_space(char32_t c) { return is_py_space(c); }
+bool cp_alnum(char32_t c) { return is_word_char(c) && c != '_'; }
 Value m_islower(const Value& self, CallArgs& a) {
   ArgReader(a, "islower", {});
   bool cased = false;
@@ -393,8 +393,8 @@ const std::unordered_map<std::string, Method>& str_methods() {
       {"ljust", m_ljust},           {"rjust", m_rjust},           {"center", m_center},
       {"zfill", m_zfill},           {"partition", m_partition},   {"rpartition", m_rpartition},
       {"removeprefix", m_removeprefix}, {"removesuffix", m_removesuffix},
-      {"isdigit", m_is<cp_digit>},  {"isdecimal", m_is<cp_digit>}, {"isnumeric", m_is<cp_digit>},
-      {"isalpha", m_is<cp_alpha>},  {"isalnum", m_is<cp_alnum>},  {"isspace", m_is<cp_space>},
+      {"isdigit", m_is<is_decimal>},  {"isdecimal", m_is<is_decimal>}, {"isnumeric", m_is<is_decimal>},
+      {"isalpha", m_is<is_letter>},  {"isalnum", m_is<cp_alnum>},  {"isspace", m_is<is_py_space>},
       {"islower", m_islower},       {"isupper", m_isupper},
   };
   return m;

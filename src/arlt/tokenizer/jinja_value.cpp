@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <utf8proc.h>
+
 #include "arlt/tokenizer/jinja_internal.h"
 
 namespace arlt::tokenizer::jinja::detail {
@@ -159,62 +161,74 @@ bool is_py_space(char32_t c) {
          c == 0x3000;
 }
 
-// Python's \w is "alphanumeric or underscore" by Unicode category. Without the tables, treat
-// every non-ASCII code point as a letter except the blocks of punctuation, symbols, emoji,
-// combining marks and private use, which covers the text chat templates see.
+// Unicode character classes and case mapping from utf8proc, as Python defines them: \w is a
+// letter, a number or "_"; cased letters are Lu, Ll and Lt. Case mapping is the simple
+// one-to-one mapping; Python's full mapping differs for a few characters (str_upper handles ß).
+namespace {
+utf8proc_category_t category(char32_t c) { return utf8proc_category(static_cast<utf8proc_int32_t>(c)); }
+}  // namespace
+
 bool is_word_char(char32_t c) {
-  if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-  if (c < 0xC0)
-    return c == 0xAA || c == 0xB2 || c == 0xB3 || c == 0xB5 || c == 0xB9 || c == 0xBA || (c >= 0xBC && c <= 0xBE);
-  if (c == 0xD7 || c == 0xF7 || (c >= 0x300 && c <= 0x36F) || is_py_space(c)) return false;
-  if ((c >= 0x2000 && c <= 0x2BFF) || (c >= 0x2E00 && c <= 0x2E7F) || (c >= 0x3000 && c <= 0x303F)) return false;
-  if ((c >= 0xE000 && c <= 0xF8FF) || (c >= 0xFE00 && c <= 0xFE6F) || (c >= 0xFF00 && c <= 0xFF0F)) return false;
-  if ((c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65)) return false;
-  return !(c >= 0x1F000 && c <= 0x1FAFF);
+  if (c == '_') return true;
+  const auto cat = category(c);
+  return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+         (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
 }
 
-// Simple case mapping for the scripts chat text mostly uses (ASCII, Latin-1, Latin Extended-A,
-// Greek, Cyrillic, fullwidth Latin); other characters are left as they are.
-char32_t to_lower(char32_t c) {
-  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-  if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
-      (c >= 0x410 && c <= 0x42F) || (c >= 0xFF21 && c <= 0xFF3A))
-    return c + 32;
-  if (c >= 0x400 && c <= 0x40F) return c + 80;
-  if (c == 0x178) return 0xFF;
-  if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return (c % 2 == 0) ? c + 1 : c;
-  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c % 2 == 1) ? c + 1 : c;
-  return c;
+bool is_letter(char32_t c) {
+  const auto cat = category(c);
+  return cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
 }
 
-char32_t to_upper(char32_t c) {
-  if (c < 0x80) return (c >= 'a' && c <= 'z') ? c - 32 : c;
-  if ((c >= 0xE0 && c <= 0xFE && c != 0xF7) || (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) ||
-      (c >= 0x430 && c <= 0x44F) || (c >= 0xFF41 && c <= 0xFF5A))
-    return c - 32;
-  if (c == 0x3C2) return 0x3A3;
-  if (c >= 0x450 && c <= 0x45F) return c - 80;
-  if (c == 0xFF) return 0x178;
-  if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return (c % 2 == 1) ? c - 1 : c;
-  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c % 2 == 0) ? c - 1 : c;
-  return c;
+bool is_decimal(char32_t c) { return category(c) == UTF8PROC_CATEGORY_ND; }
+
+char32_t to_lower(char32_t c) { return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))); }
+char32_t to_upper(char32_t c) { return static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(c))); }
+char32_t to_title(char32_t c) { return static_cast<char32_t>(utf8proc_totitle(static_cast<utf8proc_int32_t>(c))); }
+
+bool is_cased_letter(char32_t c) {
+  const auto cat = category(c);
+  return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT;
 }
 
-bool is_cased_letter(char32_t c) { return to_lower(c) != c || to_upper(c) != c || c == 0xDF; }
-
-static std::string map_chars(std::string_view s, char32_t (*f)(char32_t)) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) utf8_append(out, f(utf8_decode_at(s, i)));
-  return out;
-}
-std::string str_lower(std::string_view s) { return map_chars(s, to_lower); }
-std::string str_upper(std::string_view s) {
+// Python's str.lower() / str.upper() use the full case mapping: a few characters become two or
+// three (SpecialCasing.txt). The common ones are here; the rest use the simple mapping.
+std::string str_lower(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     const char32_t c = utf8_decode_at(s, i);
-    if (c == 0xDF) out += "SS";  // Python's full case mapping: "ß".upper() == "SS"
+    if (c == 0x130) out += "i\xCC\x87";  // İ -> i + combining dot above
+    else utf8_append(out, to_lower(c));
+  }
+  return out;
+}
+
+std::string title_char(char32_t c) {  // the title case of one character, full mapping
+  static const std::pair<char32_t, const char*> kSpecial[] = {
+      {0xDF, "Ss"}, {0xFB00, "Ff"}, {0xFB01, "Fi"}, {0xFB02, "Fl"}, {0xFB03, "Ffi"}, {0xFB04, "Ffl"},
+      {0xFB05, "St"}, {0xFB06, "St"},
+  };
+  for (const auto& [from, to] : kSpecial)
+    if (c == from) return to;
+  std::string out;
+  utf8_append(out, to_title(c));
+  return out;
+}
+
+std::string str_upper(std::string_view s) {
+  static const std::pair<char32_t, const char*> kSpecial[] = {
+      {0xDF, "SS"},   {0x149, "\xCA\xBCN"}, {0xFB00, "FF"}, {0xFB01, "FI"}, {0xFB02, "FL"},
+      {0xFB03, "FFI"}, {0xFB04, "FFL"},       {0xFB05, "ST"}, {0xFB06, "ST"},
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const char32_t c = utf8_decode_at(s, i);
+    const char* special = nullptr;
+    for (const auto& [from, to] : kSpecial)
+      if (c == from) special = to;
+    if (special) out += special;
     else utf8_append(out, to_upper(c));
   }
   return out;
@@ -257,15 +271,21 @@ std::string format_float(double d) {
 
 namespace {
 
-// str.isprintable() is false for controls, format characters, separators other than the
-// space, surrogates and private use; repr() writes those as escapes.
+// str.isprintable(): false for controls, format characters, surrogates, private use,
+// unassigned code points, and separators other than the space; repr() escapes those.
 bool is_printable(char32_t c) {
-  if (c < 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD) return false;
-  if ((c >= 0x600 && c <= 0x605) || c == 0x61C || c == 0x6DD || c == 0x70F || c == 0x180E || c == 0x1680)
-    return false;
-  if ((c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) || (c >= 0x205F && c <= 0x206F)) return false;
-  if (c == 0x3000 || (c >= 0xD800 && c <= 0xF8FF) || c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFB)) return false;
-  return c < 0xE0000;
+  if (c == ' ') return true;
+  switch (category(c)) {
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN:
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP: return false;
+    default: return true;
+  }
 }
 
 std::string repr_string(const std::string& s) {

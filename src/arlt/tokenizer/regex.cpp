@@ -31,7 +31,14 @@ std::vector<std::pair<size_t, size_t>> Regex::find_all(std::string_view text) co
   size_t start = 0;
   while (start <= text.size()) {
     int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start, PCRE2_NO_UTF_CHECK, md, nullptr);
-    if (rc < 0) break;
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) {
+      pcre2_match_data_free(md);
+      PCRE2_UCHAR msg[256];
+      pcre2_get_error_message(rc, msg, sizeof msg);
+      throw Error("regex '" + pattern_ + "' failed on a " + std::to_string(text.size()) + "-byte text: " +
+                  reinterpret_cast<char*>(msg));
+    }
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     size_t b = ov[0], e = ov[1];
     if (e > b) {

@@ -59,6 +59,16 @@ std::shared_ptr<Tokenizer> Tokenizer::from_text(const std::string& text, const j
 
 std::shared_ptr<Tokenizer> Tokenizer::build(const json& j, const TokenizerJson* streamed, const json& config,
                                              const std::string& source) {
+  try {
+    return build_checked(j, streamed, config, source);
+  } catch (const json::exception& e) {
+    // A field of the wrong JSON type somewhere in tokenizer.json / tokenizer_config.json.
+    throw Error(source + ": a field has the wrong type: " + e.what());
+  }
+}
+
+std::shared_ptr<Tokenizer> Tokenizer::build_checked(const json& j, const TokenizerJson* streamed, const json& config,
+                                             const std::string& source) {
   if (!j.is_object()) throw Error(source + ": not a JSON object");
   auto t = std::make_shared<Tokenizer>();
   try {
@@ -80,6 +90,9 @@ std::shared_ptr<Tokenizer> Tokenizer::build(const json& j, const TokenizerJson* 
       if (!a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") || !a["content"].is_string())
         throw Error(source + ": added_tokens entry without integer 'id' and string 'content': " + a.dump());
       at.id = a["id"].get<int64_t>();
+      if (at.id < 0 || at.id >= (1LL << 31))
+        throw Error(source + ": added token '" + a["content"].get<std::string>() + "' has id " + std::to_string(at.id) +
+                    ", outside [0, 2^31)");
       at.content = a["content"].get<std::string>();
       at.single_word = a.value("single_word", false);
       at.lstrip = a.value("lstrip", false);
@@ -106,7 +119,30 @@ std::shared_ptr<Tokenizer> Tokenizer::build(const json& j, const TokenizerJson* 
     t->bos_token_ = token_string(config.value("bos_token", json()));
     t->eos_token_ = token_string(config.value("eos_token", json()));
     t->pad_token_ = token_string(config.value("pad_token", json()));
-    t->clean_up_spaces_ = config.value("clean_up_tokenization_spaces", false);
+    t->clean_up_spaces_ = config.contains("clean_up_tokenization_spaces") && config["clean_up_tokenization_spaces"].is_boolean() &&
+                          config["clean_up_tokenization_spaces"].get<bool>();
+    // transformers' Llama / CodeLlama / Gemma fast tokenizers rebuild the post-processor from
+    // add_bos_token (default true) and add_eos_token (default false).
+    const std::string cls = config.contains("tokenizer_class") && config["tokenizer_class"].is_string()
+                                ? config["tokenizer_class"].get<std::string>() : "";
+    if (cls.rfind("LlamaTokenizer", 0) == 0 || cls.rfind("CodeLlamaTokenizer", 0) == 0 || cls.rfind("GemmaTokenizer", 0) == 0) {
+      auto flag = [&](const char* k, bool def) {
+        return config.contains(k) && config[k].is_boolean() ? config[k].get<bool>() : def;
+      };
+      const bool add_bos = flag("add_bos_token", true), add_eos = flag("add_eos_token", false);
+      json single = json::array(), specials = json::object();
+      auto special = [&](const std::string& tok, const char* which) {
+        const int64_t id = t->token_to_id(tok);
+        if (tok.empty() || id < 0)
+          throw Error(source + ": tokenizer_config.json asks for " + which + " but the token '" + tok + "' is not in the vocabulary");
+        single.push_back({{"SpecialToken", {{"id", tok}, {"type_id", 0}}}});
+        specials[tok] = {{"id", tok}, {"ids", {id}}, {"tokens", {tok}}};
+      };
+      if (add_bos) special(t->bos_token_, "add_bos_token");
+      single.push_back({{"Sequence", {{"id", "A"}, {"type_id", 0}}}});
+      if (add_eos) special(t->eos_token_, "add_eos_token");
+      t->post_processor_ = make_post_processor({{"type", "TemplateProcessing"}, {"single", single}, {"special_tokens", specials}});
+    }
     const json ct = config.value("chat_template", json());
     if (ct.is_string()) {
       t->chat_template_ = ct.get<std::string>();

@@ -71,6 +71,8 @@ class Tokenizer {
   };
   static std::shared_ptr<Tokenizer> build(const nlohmann::json& j, const TokenizerJson* streamed,
                                           const nlohmann::json& config, const std::string& source);
+  static std::shared_ptr<Tokenizer> build_checked(const nlohmann::json& j, const TokenizerJson* streamed,
+                                                  const nlohmann::json& config, const std::string& source);
   void split_added(std::vector<Segment>& segs, bool normalized_pass) const;
   void encode_text(const Segment& seg, std::vector<int64_t>& out) const;
 

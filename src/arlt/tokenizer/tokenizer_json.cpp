@@ -49,7 +49,7 @@ class Sax : public nlohmann::json_sax<json> {
       out_.vocab.reserve(n == std::size_t(-1) ? 1 << 16 : n);
       return true;
     }
-    if (mode_ != Mode::Normal) return bad("unexpected object inside model." + std::string(mode_ == Mode::Vocab ? "vocab" : "merges"));
+    if (mode_ != Mode::Normal) return stop("unexpected object inside model." + std::string(mode_ == Mode::Vocab ? "vocab" : "merges"));
     path_.push_back(key_);
     return dom_.start_object(n);
   }
@@ -76,7 +76,7 @@ class Sax : public nlohmann::json_sax<json> {
       pair_.clear();
       return true;
     }
-    if (mode_ != Mode::Normal) return bad("unexpected array inside model.vocab");
+    if (mode_ != Mode::Normal) return stop("unexpected array inside model." + std::string(mode_ == Mode::Vocab ? "vocab" : "merges"));
     path_.push_back(key_);
     return dom_.start_array(n);
   }
@@ -143,6 +143,11 @@ class Sax : public nlohmann::json_sax<json> {
     out_.vocab.emplace_back(std::move(vocab_key_), v);
     return true;
   }
+  // A container where an entry was expected: the tree builder cannot follow, so stop here.
+  bool stop(const std::string& msg) {
+    bad(msg);
+    return false;
+  }
   bool bad(const std::string& msg) {
     if (out_.stream_error.empty()) out_.stream_error = msg;
     return true;  // keep parsing; the caller reports the first problem
@@ -163,6 +168,7 @@ TokenizerJson parse_tokenizer_json(const std::string& text, const std::string& s
   TokenizerJson out;
   Sax sax(out);
   const bool ok = json::sax_parse(text, &sax);
+  if (!out.stream_error.empty()) throw Error(source + ": model: " + out.stream_error);
   if (!ok) throw Error(source + ": " + (sax.error().empty() ? std::string("not valid JSON") : sax.error()));
   if (!out.stream_error.empty()) throw Error(source + ": model: " + out.stream_error);
   return out;

@@ -1,0 +1,81 @@
+#include "arlt/engine/sampler.h"
+
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+#include "arlt/base/error.h"
+
+namespace arlt::engine {
+
+void SamplingParams::validate() const {
+  if (!(temperature >= 0) || !std::isfinite(temperature)) throw Error("temperature must be >= 0, got " + std::to_string(temperature));
+  if (top_k < 0) throw Error("top_k must be >= 0 (0 = off), got " + std::to_string(top_k));
+  if (!(top_p > 0 && top_p <= 1)) throw Error("top_p must be in (0, 1], got " + std::to_string(top_p));
+  if (!(min_p >= 0 && min_p < 1)) throw Error("min_p must be in [0, 1), got " + std::to_string(min_p));
+  if (!(repetition_penalty > 0) || !std::isfinite(repetition_penalty))
+    throw Error("repetition_penalty must be > 0, got " + std::to_string(repetition_penalty));
+  if (!std::isfinite(presence_penalty)) throw Error("presence_penalty must be finite");
+  if (max_tokens <= 0) throw Error("max_tokens must be > 0, got " + std::to_string(max_tokens));
+  if (n < 1) throw Error("n must be >= 1, got " + std::to_string(n));
+  if (logprobs < 0 || logprobs > 20) throw Error("logprobs must be in [0, 20], got " + std::to_string(logprobs));
+  for (const auto& s : stop)
+    if (s.empty()) throw Error("stop strings must not be empty");
+}
+
+torch::Tensor process_logits(const torch::Tensor& logits, const SamplingParams& p, const std::vector<int64_t>& history) {
+  torch::Tensor x = logits.to(torch::kFloat32).clone();
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  if (!history.empty() && (p.repetition_penalty != 1.0 || p.presence_penalty != 0.0)) {
+    std::unordered_map<int64_t, int> seen;
+    for (int64_t t : history) ++seen[t];
+    auto acc = x.accessor<float, 1>();
+    for (const auto& [t, count] : seen) {
+      if (t < 0 || t >= x.size(0)) continue;
+      float v = acc[t];
+      if (p.repetition_penalty != 1.0) v = v > 0 ? v / static_cast<float>(p.repetition_penalty) : v * static_cast<float>(p.repetition_penalty);
+      v -= static_cast<float>(p.presence_penalty);
+      acc[t] = v;
+    }
+  }
+  if (p.temperature > 0 && p.temperature != 1.0) x.div_(p.temperature);
+  const int64_t V = x.size(0);
+  if (p.top_k > 0 && p.top_k < V) {
+    const float kth = std::get<0>(x.topk(p.top_k)).min().item<float>();
+    x.masked_fill_(x < kth, neg_inf);
+  }
+  if (p.top_p < 1.0) {
+    auto [sorted, idx] = x.sort(/*dim=*/0, /*descending=*/true);
+    torch::Tensor cum = sorted.softmax(0).cumsum(0);
+    // Keep the smallest prefix whose mass reaches top_p (the first token always stays).
+    torch::Tensor remove = (cum - sorted.softmax(0)) >= p.top_p;
+    x.index_put_({idx.masked_select(remove)}, neg_inf);
+  }
+  if (p.min_p > 0.0) {
+    torch::Tensor probs = x.softmax(0);
+    x.masked_fill_(probs < probs.max() * p.min_p, neg_inf);
+  }
+  return x;
+}
+
+SampleResult sample(const torch::Tensor& logits, const SamplingParams& p, const std::vector<int64_t>& history,
+                    at::Generator& gen) {
+  SampleResult r;
+  torch::Tensor raw_lp = logits.to(torch::kFloat32).log_softmax(0);
+  torch::Tensor processed = process_logits(logits, p, history);
+  if (p.temperature == 0.0) {
+    r.token = processed.argmax().item<int64_t>();
+  } else {
+    torch::Tensor probs = processed.softmax(0);
+    r.token = at::multinomial(probs, 1, false, gen).item<int64_t>();
+  }
+  r.logprob = raw_lp[r.token].item<double>();
+  r.processed_logprob = p.temperature == 0.0 ? 0.0 : processed.log_softmax(0)[r.token].item<double>();
+  if (p.logprobs > 0) {
+    auto [vals, idx] = raw_lp.topk(std::min<int64_t>(p.logprobs, raw_lp.size(0)));
+    for (int64_t i = 0; i < vals.size(0); ++i) r.top.emplace_back(idx[i].item<int64_t>(), vals[i].item<double>());
+  }
+  return r;
+}
+
+}  // namespace arlt::engine
