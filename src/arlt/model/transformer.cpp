@@ -61,7 +61,7 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                     const torch::Tensor& mask, KVCache* cache, int64_t layer) {
+                                     const torch::Tensor& mask, KVCacheBase* cache, int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1), D = head_dim_, G = n_heads_ / n_kv_;
   torch::Tensor q = q_proj(x).view({B, T, n_heads_, D});
   torch::Tensor k = k_proj(x).view({B, T, n_kv_, D});
@@ -109,7 +109,7 @@ DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
 }
 
 torch::Tensor DecoderLayerImpl::forward(torch::Tensor h, const torch::Tensor& cos, const torch::Tensor& sin,
-                                        const torch::Tensor& mask, KVCache* cache, int64_t layer) {
+                                        const torch::Tensor& mask, KVCacheBase* cache, int64_t layer) {
   h = h + self_attn(input_layernorm(h), cos, sin, mask, cache, layer);
   return h + mlp(post_attention_layernorm(h));
 }

@@ -31,7 +31,7 @@ class AttentionImpl : public torch::nn::Module {
   // x [B,T,H]; cos/sin [B,1,T,D]; mask additive [B,1,1,T,S] (fp32) or undefined for causal-only
   // without padding.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, KVCache* cache, int64_t layer);
+                        const torch::Tensor& mask, KVCacheBase* cache, int64_t layer);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};
 
@@ -52,7 +52,7 @@ class DecoderLayerImpl : public torch::nn::Module {
  public:
   explicit DecoderLayerImpl(const ModelConfig& c);
   torch::Tensor forward(torch::Tensor h, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, KVCache* cache, int64_t layer);
+                        const torch::Tensor& mask, KVCacheBase* cache, int64_t layer);
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -84,7 +84,7 @@ struct ForwardArgs {
   torch::Tensor input_ids;       // [B,T] int64
   torch::Tensor attention_mask;  // [B, past+T], 1 = real token, 0 = padding; undefined = all real
   torch::Tensor position_ids;    // [B,T]; undefined = derived from the mask (cumsum - 1)
-  KVCache* cache = nullptr;      // incremental forward when set
+  KVCacheBase* cache = nullptr;      // incremental forward when set
 };
 
 class Transformer : public torch::nn::Module {

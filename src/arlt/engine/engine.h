@@ -1,0 +1,87 @@
+// Engine: generates completions for many requests at once with continuous batching. Every
+// sequence owns a row ("slot") of a preallocated KV cache; each step admits waiting requests
+// (prefill; the n samples of a prompt share its prefill), then runs one batched decode step over
+// all running sequences whatever their lengths, and retires finished ones so their slots are
+// reused at once. The model is the one the trainer updates: no copy of the weights.
+#pragma once
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arlt/engine/sampler.h"
+#include "arlt/model/transformer.h"
+
+namespace arlt::tokenizer {
+class Tokenizer;
+}
+
+namespace arlt::engine {
+
+struct EngineOptions {
+  int64_t max_seqs = 64;        // slots in the KV cache (sequences decoding at once)
+  int64_t max_seq_len = 0;      // positions per slot (0 = the model's max_position_embeddings)
+  int64_t kv_budget_bytes = 0;  // caps max_seqs * max_seq_len by memory (0 = no cap)
+};
+
+struct Request {
+  std::vector<int64_t> prompt;
+  SamplingParams params;
+  std::string id;
+};
+
+struct Completion {
+  std::string request_id;
+  int64_t index = 0;                  // which of the request's n samples
+  std::vector<int64_t> tokens;        // generated ids (the stop token included when one ended it)
+  std::vector<double> logprobs;       // log p(token) under the model, per generated token
+  std::vector<double> processed_logprobs;  // under the sampled (temperature, top-k/p) distribution
+  std::vector<std::vector<std::pair<int64_t, double>>> top_logprobs;
+  std::string finish_reason;          // "stop" (stop token or string) or "length"
+  std::string stop_string;            // the stop string that ended it, if any
+  std::string text;                   // decoded text when the engine has a tokenizer
+};
+
+class Engine {
+ public:
+  Engine(std::shared_ptr<model::Transformer> model, std::shared_ptr<const tokenizer::Tokenizer> tokenizer = nullptr,
+         EngineOptions options = {});
+  ~Engine();
+
+  // Queues a request (validated: an impossible parameter or a prompt that cannot fit is an
+  // arlt::Error naming it). Returns the request id (given or generated).
+  std::string submit(Request request);
+  // Runs until every queued request is done; returns the completions in submission order
+  // (a request's n samples in index order). `on_step` is called after each step.
+  std::vector<Completion> run(const std::function<void(const Engine&)>& on_step = nullptr);
+  // One scheduler step: admit, decode, retire. Returns the completions that finished.
+  std::vector<Completion> step();
+
+  bool idle() const;
+  int64_t running() const;
+  int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
+  int64_t generated_tokens() const { return generated_tokens_; }
+  int64_t kv_bytes_per_token() const;
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  struct Sequence;
+  class SlotCache;
+  void admit();
+  void decode();
+  std::vector<Completion> retire();
+  bool check_stop(Sequence& s);
+  void move_slot(int64_t from, int64_t to);
+
+  std::shared_ptr<model::Transformer> model_;
+  std::shared_ptr<const tokenizer::Tokenizer> tokenizer_;
+  EngineOptions options_;
+  std::unique_ptr<SlotCache> cache_;
+  std::deque<Request> waiting_;
+  std::vector<std::unique_ptr<Sequence>> running_;  // running_[i] lives in slot i
+  int64_t next_id_ = 0, generated_tokens_ = 0;
+};
+
+}  // namespace arlt::engine
