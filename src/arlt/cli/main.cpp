@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   arlt::cli::add_inspect(app);
   arlt::cli::add_demo(app);
   arlt::cli::add_tokenize(app);
+  arlt::cli::add_generate(app);
   try {
     arlt::init_runtime();
     app.parse(argc, argv);

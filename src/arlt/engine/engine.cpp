@@ -170,7 +170,7 @@ bool Engine::check_stop(Sequence& s) {
   if (!s.params.stop.empty() && tokenizer_) {
     // Stop strings are matched on the decoded text, across token boundaries; the output keeps
     // the stop string and reports which one it was.
-    const std::string text = tokenizer_->decode(s.out.tokens, true, false);
+    const std::string text = tokenizer_->decode(s.out.tokens, true, false, /*strict=*/false);
     size_t best = std::string::npos;
     for (const auto& stop : s.params.stop) {
       size_t p = text.find(stop);
@@ -240,7 +240,7 @@ std::vector<Completion> Engine::retire() {
   for (int64_t i = running() - 1; i >= 0; --i) {
     if (!running_[i]->finished) continue;
     Completion c = std::move(running_[i]->out);
-    if (tokenizer_ && c.text.empty()) c.text = tokenizer_->decode(c.tokens, true, false);
+    if (tokenizer_ && c.text.empty()) c.text = tokenizer_->decode(c.tokens, true, false, /*strict=*/false);
     done.push_back(std::move(c));
     const int64_t last = running() - 1;
     if (i != last) move_slot(last, i);  // keep the running rows contiguous

@@ -279,7 +279,8 @@ std::vector<std::vector<int64_t>> Tokenizer::encode_batch(const std::vector<std:
   return out;
 }
 
-std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens, std::optional<bool> clean_up) const {
+std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens, std::optional<bool> clean_up,
+                              bool strict) const {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int64_t id : ids) {
@@ -289,6 +290,7 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special
       continue;
     }
     const std::string* tok = model_->id_to_token(id);
+    if (!tok && !strict) continue;
     if (!tok)
       throw Error("decode: token id " + std::to_string(id) + " is not in the vocabulary (size " +
                   std::to_string(vocab_size_) + ")");

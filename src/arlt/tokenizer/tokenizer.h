@@ -43,8 +43,10 @@ class Tokenizer {
                                                  int threads = 0) const;
   // Unknown ids are an error naming the id. clean_up: transformers' clean_up_tokenization_spaces
   // (default: the tokenizer_config.json setting).
+  // strict = false drops unknown ids as Hugging Face does (a model's vocab_size is often padded
+  // past the tokenizer's, and a sampled id may have no token).
   std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = false,
-                     std::optional<bool> clean_up = std::nullopt) const;
+                     std::optional<bool> clean_up = std::nullopt, bool strict = true) const;
 
   int64_t token_to_id(std::string_view token) const;  // -1 if absent
   std::optional<std::string> id_to_token(int64_t id) const;
