@@ -66,6 +66,10 @@ std::unique_ptr<BPE> BPE::from_json(const json& m, const TokenizerJson* streamed
     if (it == bpe.vocab_.end()) throw Error(where + ".unk_token '" + bpe.unk_token_ + "' is not in the vocabulary");
     bpe.unk_id_ = it->second;
   }
+  for (int c = 0; c < 128; ++c) {
+    auto it = bpe.vocab_.find(std::string(1, static_cast<char>(c)));
+    bpe.ascii_ids_[c] = it == bpe.vocab_.end() ? -1 : it->second;
+  }
   for (int b = 0; b < 256; ++b) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
@@ -160,8 +164,15 @@ void BPE::tokenize_uncached(std::string_view word, std::vector<int64_t>& out) co
   std::vector<int64_t> syms;
   auto chars = utf8_chars(word);
   bool last_unk = false;
+  const bool plain = prefix_.empty() && suffix_.empty();
+  std::string s;
   for (size_t i = 0; i < chars.size(); ++i) {
-    std::string s;
+    if (plain && chars[i].size() == 1 && ascii_ids_[static_cast<unsigned char>(chars[i][0])] >= 0) {
+      syms.push_back(ascii_ids_[static_cast<unsigned char>(chars[i][0])]);
+      last_unk = false;
+      continue;
+    }
+    s.clear();
     if (i > 0) s += prefix_;
     s += chars[i];
     if (i + 1 == chars.size()) s += suffix_;

@@ -38,6 +38,7 @@ class BPE {
   int64_t unk_id_ = -1, max_id_ = -1;
   bool byte_fallback_ = false, fuse_unk_ = false, ignore_merges_ = false;
   int64_t byte_ids_[256];
+  int64_t ascii_ids_[128];  // id of each one-byte character as a whole token (-1 if none), for the fast path
 
   // Words seen before (most text repeats its words): bounded, shared between threads, in
   // shards so that threads encoding a batch rarely wait for each other.
