@@ -192,3 +192,40 @@ TEST(Sampler, FiltersOnHandMadeLogits) {
   p.temperature = 0.5;
   EXPECT_FLOAT_EQ(engine::process_logits(logits, p, {})[0].item<float>(), 4.0f);
 }
+
+TEST(Engine, ExtendAndResumeEqualsOneLongSequence) {
+  auto m = tiny_model(9);
+  const auto prompt = random_prompt(5, 31);
+  Engine eng(m);
+  auto r = make(prompt, 4);
+  r.keep = true;
+  eng.submit(r);
+  auto first = eng.run();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(eng.parked(), 1);
+  const std::vector<int64_t> obs = {7, 8, 9};  // a tool's observation, tokenised on its own
+  engine::SamplingParams p;
+  p.temperature = 0;
+  p.max_tokens = 6;
+  eng.extend(first[0].request_id, 0, obs, p);
+  eng.submit(make(random_prompt(9, 32), 8));  // someone else shares the batch meanwhile
+  auto second = eng.run();
+  ASSERT_EQ(second.size(), 2u);
+  const auto& resumed = second[0].request_id == first[0].request_id ? second[0] : second[1];
+  std::vector<int64_t> ctx = prompt;
+  ctx.insert(ctx.end(), first[0].tokens.begin(), first[0].tokens.end());
+  ctx.insert(ctx.end(), obs.begin(), obs.end());
+  EXPECT_EQ(resumed.tokens, greedy_reference(*m, ctx, 6));
+  // The log-probs of the resumed turn still equal the full forward's.
+  torch::NoGradGuard ng;
+  std::vector<int64_t> all = ctx;
+  all.insert(all.end(), resumed.tokens.begin(), resumed.tokens.end());
+  torch::Tensor lp = m->forward(torch::tensor(all, torch::kInt64).unsqueeze(0))[0].log_softmax(-1);
+  for (size_t k = 0; k < resumed.tokens.size(); ++k)
+    EXPECT_NEAR(lp[static_cast<int64_t>(ctx.size() + k) - 1][resumed.tokens[k]].item<double>(), resumed.logprobs[k], 1e-4);
+  EXPECT_EQ(eng.parked(), 1);  // kept again for the next turn
+  eng.release(first[0].request_id, 0);
+  EXPECT_EQ(eng.parked(), 0);
+  EXPECT_THROW(eng.extend(first[0].request_id, 0, obs, p), Error);
+  EXPECT_THROW(eng.extend("nope", 0, obs, p), Error);
+}

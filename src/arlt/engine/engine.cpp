@@ -48,6 +48,19 @@ class Engine::SlotCache : public model::KVCacheBase {
     return {k_[layer].narrow(0, row0_, B).narrow(2, 0, max_ + 1), v_[layer].narrow(0, row0_, B).narrow(2, 0, max_ + 1)};
   }
   void advance(int64_t) override {}
+  // A row's filled positions, copied out (to park a sequence) and back in (to resume it).
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> save_row(int64_t row, int64_t len) const {
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
+    for (size_t l = 0; l < k_.size(); ++l)
+      out.emplace_back(k_[l][row].narrow(1, 0, len).clone(), v_[l][row].narrow(1, 0, len).clone());
+    return out;
+  }
+  void load_row(int64_t row, const std::vector<std::pair<torch::Tensor, torch::Tensor>>& saved) {
+    for (size_t l = 0; l < k_.size(); ++l) {
+      k_[l][row].narrow(1, 0, saved[l].first.size(1)).copy_(saved[l].first);
+      v_[l][row].narrow(1, 0, saved[l].second.size(1)).copy_(saved[l].second);
+    }
+  }
   void copy_row(int64_t from, int64_t to, int64_t len) {
     for (size_t l = 0; l < k_.size(); ++l) {
       k_[l][to].narrow(1, 0, len).copy_(k_[l][from].narrow(1, 0, len));
@@ -72,6 +85,12 @@ struct Engine::Sequence {
   at::Generator gen;
   Completion out;
   bool finished = false;
+  bool keep = false;
+};
+
+struct Engine::Parked {
+  std::unique_ptr<Sequence> seq;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> kv;
 };
 
 namespace {
@@ -99,7 +118,30 @@ Engine::Engine(std::shared_ptr<model::Transformer> model, std::shared_ptr<const 
 Engine::~Engine() = default;
 
 int64_t Engine::kv_bytes_per_token() const { return kv_bytes_per_token_of(model_->config(), model_->dtype()); }
-bool Engine::idle() const { return waiting_.empty() && running_.empty(); }
+bool Engine::idle() const { return waiting_.empty() && running_.empty() && resuming_.empty(); }
+int64_t Engine::parked() const { return static_cast<int64_t>(parked_.size()); }
+
+void Engine::extend(const std::string& request_id, int64_t index, const std::vector<int64_t>& tokens,
+                    const SamplingParams& params) {
+  params.validate();
+  auto it = parked_.find({request_id, index});
+  if (it == parked_.end())
+    throw Error("extend: no finished, kept sample " + std::to_string(index) + " of request '" + request_id +
+                "' (submit with keep = true and wait for it to finish)");
+  const int64_t V = model_->config().vocab_size;
+  for (int64_t t : tokens)
+    if (t < 0 || t >= V) throw Error("extend: token " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(V) + ")");
+  Sequence& s = *it->second->seq;
+  if (s.length + 1 + static_cast<int64_t>(tokens.size()) >= options_.max_seq_len)
+    throw Error("extend: " + std::to_string(s.length + 1 + tokens.size()) + " positions do not fit the context of " +
+                std::to_string(options_.max_seq_len));
+  s.params = params;
+  s.params.n = 1;
+  resuming_.emplace_back(std::move(it->second), tokens);
+  parked_.erase(it);
+}
+
+void Engine::release(const std::string& request_id, int64_t index) { parked_.erase({request_id, index}); }
 int64_t Engine::running() const { return static_cast<int64_t>(running_.size()); }
 
 std::string Engine::submit(Request r) {
@@ -123,6 +165,31 @@ std::string Engine::submit(Request r) {
 
 void Engine::admit() {
   torch::NoGradGuard ng;
+  // Resumed sequences first: their caches come back and the new tokens are prefilled on top.
+  while (!resuming_.empty() && running() < options_.max_seqs) {
+    auto [parked, tokens] = std::move(resuming_.front());
+    resuming_.pop_front();
+    const int64_t row = running();
+    Sequence& s = *parked->seq;
+    cache_->load_row(row, parked->kv);
+    std::vector<int64_t> ids{s.pending};
+    ids.insert(ids.end(), tokens.begin(), tokens.end());
+    cache_->configure(row, {s.length});
+    model::ForwardArgs a;
+    a.input_ids = torch::tensor(ids, torch::kInt64).unsqueeze(0);
+    a.cache = cache_.get();
+    torch::Tensor last = model_->forward(a)[0][static_cast<int64_t>(ids.size()) - 1].to(torch::kCPU, torch::kFloat32);
+    s.length += static_cast<int64_t>(ids.size());
+    SampleResult sr = sample(last, s.params, {}, s.gen);
+    s.pending = sr.token;
+    s.out.tokens.push_back(sr.token);
+    s.out.logprobs.push_back(sr.logprob);
+    s.out.processed_logprobs.push_back(sr.processed_logprob);
+    if (s.params.logprobs > 0) s.out.top_logprobs.push_back(sr.top);
+    ++generated_tokens_;
+    s.finished = check_stop(s);
+    running_.push_back(std::move(parked->seq));
+  }
   static int64_t order = 0;
   while (!waiting_.empty() && running() + waiting_.front().params.n <= options_.max_seqs) {
     Request r = std::move(waiting_.front());
@@ -141,6 +208,7 @@ void Engine::admit() {
       s->order = order;
       s->index = i;
       s->params = r.params;
+      s->keep = r.keep;
       s->length = P;
       // Each sample draws from its own stream: same seed, same tokens, whatever shares the batch.
       s->gen = at::detail::createCPUGenerator(r.params.seed * 1000003ULL + static_cast<uint64_t>(i) * 7919ULL + 17ULL);
@@ -241,9 +309,23 @@ std::vector<Completion> Engine::retire() {
     if (!running_[i]->finished) continue;
     Completion c = std::move(running_[i]->out);
     if (tokenizer_ && c.text.empty()) c.text = tokenizer_->decode(c.tokens, true, false, /*strict=*/false);
+    if (running_[i]->keep) {
+      auto p = std::make_unique<Parked>();
+      p->kv = cache_->save_row(i, running_[i]->length);
+      p->seq = std::move(running_[i]);
+      p->seq->out = Completion{};
+      p->seq->out.request_id = c.request_id;
+      p->seq->out.index = c.index;
+      p->seq->finished = false;
+      parked_[{c.request_id, c.index}] = std::move(p);
+      running_[i] = nullptr;
+    }
     done.push_back(std::move(c));
     const int64_t last = running() - 1;
-    if (i != last) move_slot(last, i);  // keep the running rows contiguous
+    if (i != last) {
+      if (!running_[i]) running_[i] = std::make_unique<Sequence>();  // placeholder, overwritten by the move
+      move_slot(last, i);  // keep the running rows contiguous
+    }
     running_.pop_back();
   }
   return done;

@@ -6,6 +6,7 @@
 #pragma once
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,9 @@ struct Request {
   std::vector<int64_t> prompt;
   SamplingParams params;
   std::string id;
+  // Keep each sample's KV cache when it finishes, so that extend() can append tokens (a tool's
+  // observation) and resume generation without recomputing what is cached.
+  bool keep = false;
 };
 
 struct Completion {
@@ -58,6 +62,16 @@ class Engine {
   std::vector<Completion> run(const std::function<void(const Engine&)>& on_step = nullptr);
   // One scheduler step: admit, decode, retire. Returns the completions that finished.
   std::vector<Completion> step();
+  // Resumes a finished sample of a `keep` request: its last sampled token and `tokens` are run
+  // through the model on top of its cached positions, then generation goes on with `params`
+  // (its own seeded stream continues). The next completion for (request_id, index) holds the
+  // tokens generated after the extension. Errors name what is wrong (unknown or unfinished
+  // sample, token outside the vocabulary, context full).
+  void extend(const std::string& request_id, int64_t index, const std::vector<int64_t>& tokens,
+              const SamplingParams& params);
+  // Drops a kept sample's cache (the agent loop is done with it).
+  void release(const std::string& request_id, int64_t index);
+  int64_t parked() const;
 
   bool idle() const;
   int64_t running() const;
@@ -80,6 +94,9 @@ class Engine {
   EngineOptions options_;
   std::unique_ptr<SlotCache> cache_;
   std::deque<Request> waiting_;
+  struct Parked;
+  std::map<std::pair<std::string, int64_t>, std::unique_ptr<Parked>> parked_;
+  std::deque<std::pair<std::unique_ptr<Parked>, std::vector<int64_t>>> resuming_;
   std::vector<std::unique_ptr<Sequence>> running_;  // running_[i] lives in slot i
   int64_t next_id_ = 0, generated_tokens_ = 0;
 };
