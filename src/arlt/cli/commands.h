@@ -9,5 +9,6 @@ void add_inspect(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_tokenize(CLI::App& app);  // tokenize, tokenizer train
 void add_generate(CLI::App& app);
+void add_serve(CLI::App& app);
 
 }  // namespace arlt::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   arlt::cli::add_demo(app);
   arlt::cli::add_tokenize(app);
   arlt::cli::add_generate(app);
+  arlt::cli::add_serve(app);
   try {
     arlt::init_runtime();
     app.parse(argc, argv);

@@ -187,6 +187,7 @@ void Engine::admit() {
     s.out.processed_logprobs.push_back(sr.processed_logprob);
     if (s.params.logprobs > 0) s.out.top_logprobs.push_back(sr.top);
     ++generated_tokens_;
+    if (on_token) on_token(s.out.request_id, s.out.index, sr.token, sr.logprob);
     s.finished = check_stop(s);
     running_.push_back(std::move(parked->seq));
   }
@@ -221,6 +222,7 @@ void Engine::admit() {
       s->out.processed_logprobs.push_back(sr.processed_logprob);
       if (s->params.logprobs > 0) s->out.top_logprobs.push_back(sr.top);
       ++generated_tokens_;
+      if (on_token) on_token(s->out.request_id, s->out.index, sr.token, sr.logprob);
       s->finished = check_stop(*s);
       running_.push_back(std::move(s));
     }
@@ -294,8 +296,25 @@ void Engine::decode() {
     s.out.processed_logprobs.push_back(sr.processed_logprob);
     if (s.params.logprobs > 0) s.out.top_logprobs.push_back(sr.top);
     ++generated_tokens_;
+    if (on_token) on_token(s.out.request_id, s.out.index, sr.token, sr.logprob);
     s.finished = check_stop(s);
   }
+}
+
+void Engine::cancel(const std::string& request_id) {
+  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(), [&](const Request& r) { return r.id == request_id; }),
+                 waiting_.end());
+  for (auto& s : running_)
+    if (s && s->out.request_id == request_id && !s->finished) {
+      s->finished = true;
+      s->keep = false;
+      s->out.finish_reason = "cancelled";
+    }
+  for (auto it = parked_.begin(); it != parked_.end();)
+    it = it->first.first == request_id ? parked_.erase(it) : std::next(it);
+  resuming_.erase(std::remove_if(resuming_.begin(), resuming_.end(),
+                                 [&](const auto& r) { return r.first->seq->out.request_id == request_id; }),
+                  resuming_.end());
 }
 
 void Engine::move_slot(int64_t from, int64_t to) {

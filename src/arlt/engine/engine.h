@@ -71,6 +71,11 @@ class Engine {
               const SamplingParams& params);
   // Drops a kept sample's cache (the agent loop is done with it).
   void release(const std::string& request_id, int64_t index);
+  // Stops a request wherever it is (waiting, running, parked); its running samples finish with
+  // finish_reason "cancelled" at the next step.
+  void cancel(const std::string& request_id);
+  // Called for every sampled token (streaming).
+  std::function<void(const std::string& request_id, int64_t index, int64_t token, double logprob)> on_token;
   int64_t parked() const;
 
   bool idle() const;
