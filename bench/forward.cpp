@@ -15,6 +15,7 @@
 #include <string>
 
 #include "arlt/base/fs.h"
+#include "bench_util.h"
 #include "arlt/base/runtime.h"
 #include "arlt/model/transformer.h"
 
@@ -29,34 +30,15 @@ double mean_seconds(const std::function<void()>& fn, int warmup, int iters) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
 }
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 nlohmann::json python_ref(const std::string& args) {
   const std::string cmd = "/usr/bin/python3 " + std::string(ARLT_SOURCE_DIR) + "/bench/forward_ref.py " + args;
-  std::string out = run(cmd);
+  std::string out = bench::run(cmd);
   auto pos = out.rfind('{');
   if (pos == std::string::npos) {
     std::fprintf(stderr, "python reference failed: %s\n%s\n", cmd.c_str(), out.c_str());
     return nullptr;
   }
   return nlohmann::json::parse(out.substr(pos));
-}
-
-std::string cpu_name() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
 }
 
 struct Row {
@@ -128,7 +110,7 @@ int main(int argc, char** argv) {
   }
 
   std::printf("## bench/forward\n\n");
-  std::printf("machine: %s, %d threads, BLAS: %s\n", cpu_name().c_str(), threads, rt.blas.c_str());
+  std::printf("machine: %s, %d threads, BLAS: %s\n", bench::cpu_name().c_str(), threads, rt.blas.c_str());
   std::printf("libtorch %s (C++) vs PyTorch Python API (bench/forward_ref.py), fp32, %d timed iterations after 2 warm-up\n",
               TORCH_VERSION, iters);
   std::printf("peak fp32 matmul (2048^3): %.1f GFLOP/s in C++, %.1f GFLOP/s in Python\n\n", peak,

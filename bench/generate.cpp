@@ -16,6 +16,7 @@
 #include "arlt/base/fs.h"
 #include "arlt/base/runtime.h"
 #include "arlt/engine/engine.h"
+#include "bench_util.h"
 
 using namespace arlt;
 using Clock = std::chrono::steady_clock;
@@ -23,35 +24,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
-nlohmann::json last_json(const std::string& out) {
-  auto pos = out.rfind('{');
-  if (pos == std::string::npos) return nullptr;
-  try {
-    return nlohmann::json::parse(out.substr(pos));
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-std::string cpu_name() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
 
 engine::Request greedy_request(int64_t prompt_len, int64_t new_tokens, int64_t vocab, std::mt19937_64& rng) {
   engine::Request r;
@@ -74,7 +46,7 @@ int main(int argc, char** argv) {
   const double peak = 5 * 2.0 * 2048.0 * 2048.0 * 2048.0 / secs(t0, Clock::now()) / 1e9;
 
   const int64_t P = 32, N = 32;
-  std::printf("## bench/generate\n\nmachine: %s, %d threads, BLAS: %s; peak fp32 matmul %.0f GFLOP/s\n", cpu_name().c_str(),
+  std::printf("## bench/generate\n\nmachine: %s, %d threads, BLAS: %s; peak fp32 matmul %.0f GFLOP/s\n", bench::cpu_name().c_str(),
               rt.threads, rt.blas.c_str(), peak);
   std::printf("greedy decoding, prompt %lld tokens, %lld new tokens per sequence, fp32; reference: bench/generate_ref.py "
               "(PyTorch Python loop with a preallocated KV cache, same architecture and sizes)\n\n",
@@ -113,7 +85,7 @@ int main(int argc, char** argv) {
       const double decode_tps = (eng.generated_tokens() - after_first) / secs(s1, s2);
       const double ttft = secs(s0, s1);
       const double flops = config.flops_per_token() + 2.0 * config.num_hidden_layers * config.q_size() * (P + N / 2) * 2;
-      auto ref = last_json(run("/usr/bin/python3 " + std::string(ARLT_SOURCE_DIR) + "/bench/generate_ref.py --config " + cfg_path +
+      auto ref = bench::last_json(bench::run("/usr/bin/python3 " + std::string(ARLT_SOURCE_DIR) + "/bench/generate_ref.py --config " + cfg_path +
                                " --batch " + std::to_string(B) + " --prompt-len " + std::to_string(P) + " --new-tokens " +
                                std::to_string(N) + " --threads " + std::to_string(rt.threads) + " 2>/dev/null"));
       const double ref_tps = ref.is_null() ? 0 : ref.value("decode_tokens_per_s", 0.0);

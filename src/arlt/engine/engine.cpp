@@ -180,15 +180,7 @@ void Engine::admit() {
     a.cache = cache_.get();
     torch::Tensor last = model_->forward(a)[0][static_cast<int64_t>(ids.size()) - 1].to(torch::kCPU, torch::kFloat32);
     s.length += static_cast<int64_t>(ids.size());
-    SampleResult sr = sample(last, s.params, {}, s.gen);
-    s.pending = sr.token;
-    s.out.tokens.push_back(sr.token);
-    s.out.logprobs.push_back(sr.logprob);
-    s.out.processed_logprobs.push_back(sr.processed_logprob);
-    if (s.params.logprobs > 0) s.out.top_logprobs.push_back(sr.top);
-    ++generated_tokens_;
-    if (on_token) on_token(s.out.request_id, s.out.index, sr.token, sr.logprob);
-    s.finished = check_stop(s);
+    record(s, sample(last, s.params, {}, s.gen));
     running_.push_back(std::move(parked->seq));
   }
   static int64_t order = 0;
@@ -215,18 +207,23 @@ void Engine::admit() {
       s->gen = at::detail::createCPUGenerator(r.params.seed * 1000003ULL + static_cast<uint64_t>(i) * 7919ULL + 17ULL);
       s->out.request_id = r.id;
       s->out.index = i;
-      SampleResult sr = sample(last, s->params, {}, s->gen);
-      s->pending = sr.token;
-      s->out.tokens.push_back(sr.token);
-      s->out.logprobs.push_back(sr.logprob);
-      s->out.processed_logprobs.push_back(sr.processed_logprob);
-      if (s->params.logprobs > 0) s->out.top_logprobs.push_back(sr.top);
-      ++generated_tokens_;
-      if (on_token) on_token(s->out.request_id, s->out.index, sr.token, sr.logprob);
-      s->finished = check_stop(*s);
+      record(*s, sample(last, s->params, {}, s->gen));
       running_.push_back(std::move(s));
     }
   }
+}
+
+// A sampled token: becomes the sequence's pending input, is recorded with its log-probs and
+// streamed, and may end the sequence.
+void Engine::record(Sequence& s, const SampleResult& sr) {
+  s.pending = sr.token;
+  s.out.tokens.push_back(sr.token);
+  s.out.logprobs.push_back(sr.logprob);
+  s.out.processed_logprobs.push_back(sr.processed_logprob);
+  if (s.params.logprobs > 0) s.out.top_logprobs.push_back(sr.top);
+  ++generated_tokens_;
+  if (on_token) on_token(s.out.request_id, s.out.index, sr.token, sr.logprob);
+  s.finished = check_stop(s);
 }
 
 bool Engine::check_stop(Sequence& s) {
@@ -289,15 +286,7 @@ void Engine::decode() {
   for (int64_t i = 0; i < B; ++i) {
     Sequence& s = *running_[i];
     s.length += 1;
-    SampleResult sr = sample(logits[i], s.params, s.out.tokens, s.gen);
-    s.pending = sr.token;
-    s.out.tokens.push_back(sr.token);
-    s.out.logprobs.push_back(sr.logprob);
-    s.out.processed_logprobs.push_back(sr.processed_logprob);
-    if (s.params.logprobs > 0) s.out.top_logprobs.push_back(sr.top);
-    ++generated_tokens_;
-    if (on_token) on_token(s.out.request_id, s.out.index, sr.token, sr.logprob);
-    s.finished = check_stop(s);
+    record(s, sample(logits[i], s.params, s.out.tokens, s.gen));
   }
 }
 

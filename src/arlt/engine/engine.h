@@ -92,6 +92,7 @@ class Engine {
   void decode();
   std::vector<Completion> retire();
   bool check_stop(Sequence& s);
+  void record(Sequence& s, const SampleResult& sr);
   void move_slot(int64_t from, int64_t to);
 
   std::shared_ptr<model::Transformer> model_;
