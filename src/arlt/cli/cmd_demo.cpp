@@ -1,6 +1,7 @@
 // arlt demo: the built-in default job. Until the RL trainer lands (issue 5) it runs supervised
 // warm-up of the tiny built-in model on two-digit addition (byte-level tokens) and reports
-// held-out exact-match accuracy, measured by batched greedy decoding with the KV cache,
+// exact-match accuracy on 200 problems drawn with another seed (the problem space is small, so
+// this shows learning rather than generalisation), measured by batched greedy decoding with the KV cache,
 // before and after training.
 #include <chrono>
 #include <cstdio>
