@@ -27,6 +27,8 @@ class TempDir {
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
   std::string str() const { return path_.string(); }
+  std::string string() const { return path_.string(); }
+  operator const std::filesystem::path&() const { return path_; }
   std::string operator/(const std::string& p) const { return (path_ / p).string(); }
 
  private:

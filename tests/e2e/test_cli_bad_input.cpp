@@ -16,6 +16,8 @@
 #error "ARLT_BINARY (path of the built arlt program) must be defined by the build"
 #endif
 
+#include "../test_util.h"
+
 namespace {
 namespace fs = std::filesystem;
 
@@ -35,19 +37,8 @@ std::string quote(const std::string& s) {
 
 // Runs `arlt <args>` with stderr merged into stdout.
 RunResult run_arlt(const std::string& args) {
-  RunResult r;
-  const std::string cmd = quote(ARLT_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) {
-    r.output = "popen failed";
-    return r;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
-  return r;
+  const auto r = arlt::test::run_command(quote(ARLT_BINARY) + " " + args);
+  return {r.exit_code, r.output};
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {
@@ -73,20 +64,9 @@ std::string config_json(const std::string& arch = "LlamaForCausalLM", const std:
 
 class CliE2e : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(fs::exists(ARLT_BINARY)) << "the arlt program is not built: " << ARLT_BINARY;
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("arlt_cli_" + std::to_string(::getpid()) + "_" +
-                                        info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  void SetUp() override { ASSERT_TRUE(fs::exists(ARLT_BINARY)) << "the arlt program is not built: " << ARLT_BINARY; }
+  std::string path(const std::string& name) const { return dir_ / name; }
+  arlt::test::TempDir dir_;
 };
 
 // ---- working commands --------------------------------------------------------------------

@@ -20,6 +20,7 @@
 
 #include "arlt/base/error.h"
 #include "arlt/io/safetensors.h"
+#include "../test_util.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -95,19 +96,8 @@ NamedTensors all_dtypes() {
 
 class SafetensorsIo : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("arlt_st_" + std::to_string(::getpid()) + "_" +
-                                        info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return dir_ / name; }
+  arlt::test::TempDir dir_;
 };
 
 // ---- round trips -------------------------------------------------------------------------
@@ -278,7 +268,7 @@ TEST_F(SafetensorsIo, ShardedModelWeightsRoundTrip) {
     SCOPED_TRACE(name);
     ASSERT_TRUE(fs::exists(dir_ / name));
     // Each shard holds at most max_shard bytes of tensors (every tensor here fits in one).
-    auto shard = SafeTensorsFile::open((dir_ / name).string());
+    auto shard = SafeTensorsFile::open((dir_ / name));
     uint64_t bytes = 0;
     for (const auto& t : shard->tensors()) bytes += t.end - t.begin;
     EXPECT_LE(bytes, max_shard);
@@ -500,7 +490,7 @@ TEST_F(SafetensorsIo, IndexNamingTensorTheShardLacksThrows) {
 
 TEST_F(SafetensorsIo, IndexWithPathInWeightMapThrows) {
   fs::create_directories(dir_ / "sub");
-  arlt::io::write_safetensors((dir_ / "sub" / "shard.safetensors").string(), {{"w", torch::randn({2})}});
+  arlt::io::write_safetensors((dir_ / "sub/shard.safetensors"), {{"w", torch::randn({2})}});
   write_index(dir_, {{"w", "sub/shard.safetensors"}});
   expect_error([&] { TensorStore::open_folder(dir_.string()); },
                {"model.safetensors.index.json", "sub/shard.safetensors", "not a plain file name"});

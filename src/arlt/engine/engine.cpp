@@ -78,7 +78,7 @@ class Engine::SlotCache : public model::KVCacheBase {
 
 struct Engine::Sequence {
   std::string request_id;
-  int64_t order = 0, index = 0;
+  int64_t index = 0;
   SamplingParams params;
   int64_t length = 0;   // positions in the cache
   int64_t pending = -1;  // sampled token not yet run through the model
@@ -183,7 +183,6 @@ void Engine::admit() {
     record(s, sample(last, s.params, {}, s.gen));
     running_.push_back(std::move(parked->seq));
   }
-  static int64_t order = 0;
   while (!waiting_.empty() && running() + waiting_.front().params.n <= options_.max_seqs) {
     Request r = std::move(waiting_.front());
     waiting_.pop_front();
@@ -193,12 +192,10 @@ void Engine::admit() {
     a.input_ids = torch::tensor(r.prompt, torch::kInt64).unsqueeze(0);
     a.cache = cache_.get();
     torch::Tensor last = model_->forward(a)[0][P - 1].to(torch::kCPU, torch::kFloat32);
-    ++order;
     for (int64_t i = 0; i < r.params.n; ++i) {
       if (i > 0) cache_->copy_row(row, row + i, P);  // the n samples share the prompt's prefill
       auto s = std::make_unique<Sequence>();
       s->request_id = r.id;
-      s->order = order;
       s->index = i;
       s->params = r.params;
       s->keep = r.keep;
@@ -260,11 +257,8 @@ bool Engine::check_stop(Sequence& s) {
 }
 
 void Engine::decode() {
-  std::vector<int64_t> rows;
-  for (int64_t i = 0; i < running(); ++i)
-    if (!running_[i]->finished) rows.push_back(i);
-  if (rows.empty()) return;
   // Finished sequences were retired before this step, so the running rows are 0..B-1.
+  if (running_.empty()) return;
   torch::NoGradGuard ng;
   const int64_t B = running();
   std::vector<int64_t> lengths(B), ids(B);
@@ -330,10 +324,7 @@ std::vector<Completion> Engine::retire() {
     }
     done.push_back(std::move(c));
     const int64_t last = running() - 1;
-    if (i != last) {
-      if (!running_[i]) running_[i] = std::make_unique<Sequence>();  // placeholder, overwritten by the move
-      move_slot(last, i);  // keep the running rows contiguous
-    }
+    if (i != last) move_slot(last, i);  // keep the running rows contiguous
     running_.pop_back();
   }
   return done;

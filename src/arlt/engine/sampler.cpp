@@ -46,9 +46,9 @@ torch::Tensor process_logits(const torch::Tensor& logits, const SamplingParams& 
   }
   if (p.top_p < 1.0) {
     auto [sorted, idx] = x.sort(/*dim=*/0, /*descending=*/true);
-    torch::Tensor cum = sorted.softmax(0).cumsum(0);
+    torch::Tensor probs = sorted.softmax(0);
     // Keep the smallest prefix whose mass reaches top_p (the first token always stays).
-    torch::Tensor remove = (cum - sorted.softmax(0)) >= p.top_p;
+    torch::Tensor remove = (probs.cumsum(0) - probs) >= p.top_p;
     x.index_put_({idx.masked_select(remove)}, neg_inf);
   }
   if (p.min_p > 0.0) {
@@ -66,11 +66,11 @@ SampleResult sample(const torch::Tensor& logits, const SamplingParams& p, const 
   if (p.temperature == 0.0) {
     r.token = processed.argmax().item<int64_t>();
   } else {
-    torch::Tensor probs = processed.softmax(0);
-    r.token = at::multinomial(probs, 1, false, gen).item<int64_t>();
+    torch::Tensor lp = processed.log_softmax(0);
+    r.token = at::multinomial(lp.exp(), 1, false, gen).item<int64_t>();
+    r.processed_logprob = lp[r.token].item<double>();
   }
   r.logprob = raw_lp[r.token].item<double>();
-  r.processed_logprob = p.temperature == 0.0 ? 0.0 : processed.log_softmax(0)[r.token].item<double>();
   if (p.logprobs > 0) {
     auto [vals, idx] = raw_lp.topk(std::min<int64_t>(p.logprobs, raw_lp.size(0)));
     for (int64_t i = 0; i < vals.size(0); ++i) r.top.emplace_back(idx[i].item<int64_t>(), vals[i].item<double>());

@@ -282,12 +282,11 @@ struct Server::Impl {
         completion_tokens += static_cast<int64_t>(c.tokens.size());
         std::string text = visible_text(c);
         ordered_json choice = {{"index", i}};
-        ordered_json lp = nullptr;
-        if (!c.top_logprobs.empty() || body.value("logprobs", ordered_json()).is_boolean() || body.contains("logprobs"))
-          lp = chat ? ordered_json{{"content", token_logprobs(c, true)}} : token_logprobs(c, false);
         if (chat) choice["message"] = {{"role", "assistant"}, {"content", text}};
         else choice["text"] = text;
-        choice["logprobs"] = body.contains("logprobs") ? lp : ordered_json(nullptr);
+        choice["logprobs"] = !body.contains("logprobs") ? ordered_json(nullptr)
+                             : chat ? ordered_json{{"content", token_logprobs(c, true)}}
+                                    : token_logprobs(c, false);
         choice["finish_reason"] = c.finish_reason;
         choices.push_back(choice);
       }

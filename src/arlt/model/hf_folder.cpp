@@ -1,5 +1,7 @@
 #include "arlt/model/hf_folder.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <filesystem>
 #include <set>
 
@@ -59,7 +61,12 @@ std::shared_ptr<Transformer> load_model(const std::string& dir, const LoadOption
 
   auto model = std::make_shared<Transformer>(config, opt.scalar_head);
   torch::NoGradGuard no_grad;
-  if (opt.scalar_head) model->init_random(opt.head_seed);  // the head keeps these if absent
+  if (opt.scalar_head) {  // the head keeps these when the folder has none
+    at::Generator gen = at::detail::createCPUGenerator(opt.head_seed);
+    for (auto& p : model->score_head->named_parameters(true))
+      p.value().copy_(p.key().find("bias") != std::string::npos ? torch::zeros(p.value().sizes())
+                                                                 : at::normal(0.0, 0.02, p.value().sizes(), gen));
+  }
   std::set<std::string> used;
   for (auto& p : model->named_parameters(true)) {
     const std::string& name = p.key();

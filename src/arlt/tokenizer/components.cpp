@@ -181,12 +181,6 @@ class Prepend : public Normalizer {
   std::string p_;
 };
 
-bool is_unicode_space(char32_t cp) {
-  return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == 0x0B || cp == 0x0C || cp == 0x85 || cp == 0xA0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-         cp == 0x205F || cp == 0x3000;
-}
-
 class StripNorm : public Normalizer {
  public:
   StripNorm(bool l, bool r) : left_(l), right_(r) {}
@@ -626,7 +620,6 @@ class PostSequence : public PostProcessor {
   }
 };
 
-template <typename T>
 const json& list_field(const json& j, const char* key, const std::string& where) {
   if (!j.contains(key) || !j[key].is_array()) throw Error("tokenizer.json: " + where + " Sequence has no '" + key + "' list");
   return j[key];
@@ -647,7 +640,7 @@ std::unique_ptr<Normalizer> make_normalizer(const json& j) {
   if (t == "Strip") return std::make_unique<StripNorm>(bool_field(j, "strip_left", true), bool_field(j, "strip_right", true));
   if (t == "Sequence") {
     auto s = std::make_unique<NormSequence>();
-    for (const auto& x : list_field<Normalizer>(j, "normalizers", "normalizer")) {
+    for (const auto& x : list_field(j, "normalizers", "normalizer")) {
       auto n = make_normalizer(x);
       if (n) s->items.push_back(std::move(n));
     }
@@ -673,7 +666,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j) {
                                       "Punctuation");
   if (t == "Sequence") {
     auto s = std::make_unique<PreSequence>();
-    for (const auto& x : list_field<PreTokenizer>(j, "pretokenizers", "pre_tokenizer")) {
+    for (const auto& x : list_field(j, "pretokenizers", "pre_tokenizer")) {
       auto p = make_pre_tokenizer(x);
       if (p) s->items.push_back(std::move(p));
     }
@@ -694,7 +687,7 @@ std::unique_ptr<Decoder> make_decoder(const json& j) {
   if (t == "Replace") return std::make_unique<ReplaceDec>(j);
   if (t == "Sequence") {
     auto s = std::make_unique<DecSequence>();
-    for (const auto& x : list_field<Decoder>(j, "decoders", "decoder")) {
+    for (const auto& x : list_field(j, "decoders", "decoder")) {
       auto d = make_decoder(x);
       if (d) s->items.push_back(std::move(d));
     }
@@ -712,7 +705,7 @@ std::unique_ptr<PostProcessor> make_post_processor(const json& j) {
   if (t == "BertProcessing" || t == "RobertaProcessing") return std::make_unique<WrapPost>(j);
   if (t == "Sequence") {
     auto s = std::make_unique<PostSequence>();
-    for (const auto& x : list_field<PostProcessor>(j, "processors", "post_processor")) {
+    for (const auto& x : list_field(j, "processors", "post_processor")) {
       auto p = make_post_processor(x);
       if (p) s->items.push_back(std::move(p));
     }

@@ -27,23 +27,12 @@ std::string token_string(const json& v) {
 // approximated on ASCII plus any non-ASCII letter byte sequence).
 bool is_word_byte(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
 
+// Whether a Unicode space starts at s[i] (valid UTF-8), and its length in bytes.
 bool is_space_at(std::string_view s, size_t i, size_t* len) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x0B || c == 0x0C) {
-    *len = 1;
-    return true;
-  }
-  if (c >= 0x80) {
-    size_t l = utf8_valid_length(s, i);
-    if (!l) return false;
-    char32_t cp = utf8_decode(s.substr(i, l))[0];
-    if (cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-        cp == 0x202F || cp == 0x205F || cp == 0x3000) {
-      *len = l;
-      return true;
-    }
-  }
-  return false;
+  const size_t l = utf8_valid_length(s, i);
+  if (!l || !is_unicode_space(utf8_decode(s.substr(i, l))[0])) return false;
+  *len = l;
+  return true;
 }
 
 }  // namespace

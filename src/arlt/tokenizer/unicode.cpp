@@ -139,6 +139,11 @@ std::vector<std::string_view> utf8_chars(std::string_view s) {
   return out;
 }
 
+bool is_unicode_space(char32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == ' ' || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
 namespace {
 struct ByteMaps {
   std::array<std::string, 256> to_unicode;

@@ -23,6 +23,9 @@ std::string utf8_encode(char32_t cp);
 // Splits valid UTF-8 into its characters (each a string of 1-4 bytes).
 std::vector<std::string_view> utf8_chars(std::string_view s);
 
+// Unicode White_Space (what Rust's char::is_whitespace and Oniguruma's \s accept).
+bool is_unicode_space(char32_t cp);
+
 // GPT-2 byte-level alphabet: each byte maps to a printable code point.
 const std::array<std::string, 256>& byte_to_unicode();
 // The inverse: code point -> byte, or -1.
