@@ -19,7 +19,7 @@ from transformers import AutoModelForCausalLM
 
 BASE = dict(vocab_size=1000, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
             num_attention_heads=8, num_key_value_heads=2, max_position_embeddings=512,
-            torch_dtype="float32")
+            )
 
 VARIANTS = {
     "llama": dict(architectures=["LlamaForCausalLM"], model_type="llama", rms_norm_eps=1e-5,
@@ -46,8 +46,12 @@ def main():
     for name, extra in VARIANTS.items():
         cfg_dict = dict(BASE, **extra)
         config = transformers.AutoConfig.for_model(cfg_dict.pop("model_type"), **cfg_dict)
-        config._attn_implementation = "eager"
-        model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
+        try:  # the keyword arrived in transformers 4.36; older ones read the private field
+            model = AutoModelForCausalLM.from_config(config, attn_implementation="eager")
+        except TypeError:
+            config._attn_implementation = "eager"
+            model = AutoModelForCausalLM.from_config(config)
+        model = model.float()
         with torch.no_grad():  # larger weights than the default init, so logits are not flat
             for n, t in model.named_parameters():
                 t.copy_(torch.randn_like(t) * 0.08 + (1.0 if "norm" in n else 0.0))

@@ -151,7 +151,10 @@ TEST(ParityTransformers, SavedByTransformersLogitsMatch) {
       for (const auto& row : seq["logits"])
         for (const auto& v : row) flat.push_back(static_cast<float>(v.get<double>()));
       torch::Tensor expect = torch::from_blob(flat.data(), logits.sizes(), torch::kFloat32);
-      EXPECT_LT(test::max_abs_diff(logits, expect), 1e-4) << dir;
+      const double diff = test::max_abs_diff(logits, expect);
+      EXPECT_LT(diff, 1e-4) << dir;
+      std::cout << dir.substr(root.size()) << " " << ids.size() << " tokens: max abs diff " << diff << "\n";
     }
   }
+  EXPECT_EQ(variants.size(), 4u) << "llama, llama3_scaled, qwen2, qwen3 expected under " << root;
 }
