@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-openmp libgloo-dev
-  nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libpcre2-dev libutf8proc-dev
+  nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev libsqlite3-dev libpcre2-dev libutf8proc-dev
   libcpp-httplib-dev libcli11-dev libginac-dev
   bubblewrap python3
   libgtest-dev libgmock-dev libbenchmark-dev
