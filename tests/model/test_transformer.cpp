@@ -415,3 +415,31 @@ TEST(Transformer, TokenIdOutsideVocabularyIsAnError) {
   EXPECT_THROW(m.forward(torch::tensor({{1, 97}}, torch::kInt64)), Error);
   EXPECT_THROW(m.forward(torch::tensor({{-1, 3}}, torch::kInt64)), Error);
 }
+
+TEST(Transformer, PackedSegmentsEqualEachSequenceAlone) {
+  // Three sequences packed into one row (plus padding as a fourth segment) give the logits of
+  // each run alone: no attention across segments, positions restart per segment.
+  for (const char* arch : kArchs) {
+    model::Transformer m(small_config(arch));
+    test::randomize(m, 3);
+    torch::NoGradGuard ng;
+    const std::vector<std::vector<int64_t>> seqs = {{5, 9, 13, 2}, {7, 1}, {4, 4, 8, 30, 31}};
+    std::vector<int64_t> ids, seg;
+    for (size_t s = 0; s < seqs.size(); ++s)
+      for (int64_t t : seqs[s]) ids.push_back(t), seg.push_back(static_cast<int64_t>(s) + 1);
+    ids.push_back(0), seg.push_back(0);  // padding segment
+    model::ForwardArgs a;
+    a.input_ids = torch::tensor(ids).unsqueeze(0);
+    a.segment_ids = torch::tensor(seg).unsqueeze(0);
+    torch::Tensor packed = m.forward(a)[0];
+    int64_t off = 0;
+    for (const auto& s : seqs) {
+      torch::Tensor alone = m.forward(torch::tensor(s).unsqueeze(0))[0];
+      EXPECT_LT(max_abs_diff(packed.narrow(0, off, static_cast<int64_t>(s.size())), alone), 1e-5) << arch;
+      off += static_cast<int64_t>(s.size());
+    }
+    // Without segments the later sequences see the earlier ones: the check above can fail.
+    torch::Tensor unpacked = m.forward(a.input_ids)[0];
+    EXPECT_GT(max_abs_diff(unpacked.narrow(0, 4, 2), m.forward(torch::tensor(seqs[1]).unsqueeze(0))[0]), 1e-3);
+  }
+}

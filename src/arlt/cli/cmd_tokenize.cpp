@@ -122,6 +122,7 @@ void add_tokenize(CLI::App& app) {
   struct TrainOpts {
     std::string input, out;
     int vocab_size = 1000;
+    bool digits = false;
     std::vector<std::string> specials;
   };
   auto t = std::make_shared<TrainOpts>();
@@ -132,23 +133,15 @@ void add_tokenize(CLI::App& app) {
   train->add_option("--vocab-size", t->vocab_size, "vocabulary size (bytes + merges + special tokens)")->capture_default_str();
   train->add_option("--special", t->specials, "special tokens (default <|endoftext|> <|im_start|> <|im_end|>)");
   train->add_option("--out", t->out, "output folder")->required();
+  train->add_flag("--individual-digits", t->digits, "keep every digit its own token (for arithmetic)");
   train->callback([t] {
     tokenizer::BpeTrainOptions opt;
     opt.vocab_size = t->vocab_size;
+    opt.individual_digits = t->digits;
     if (!t->specials.empty()) opt.special_tokens = t->specials;
     if (!std::filesystem::exists(t->input)) throw Error(t->input + ": no such file");
     json tj = tokenizer::train_bpe(read_file(t->input), opt);
-    std::filesystem::create_directories(t->out);
-    write_json_file((std::filesystem::path(t->out) / "tokenizer.json").string(), tj);
-    json cfg = {{"tokenizer_class", "PreTrainedTokenizerFast"}, {"clean_up_tokenization_spaces", false},
-                {"model_max_length", 1024}};
-    const auto& sp = opt.special_tokens;
-    auto has = [&](const char* s) { return std::find(sp.begin(), sp.end(), s) != sp.end(); };
-    if (has("<|endoftext|>")) cfg["pad_token"] = "<|endoftext|>";
-    if (has("<|im_end|>")) cfg["eos_token"] = "<|im_end|>";
-    else if (has("<|endoftext|>")) cfg["eos_token"] = "<|endoftext|>";
-    if (has("<|im_start|>") && has("<|im_end|>")) cfg["chat_template"] = tokenizer::builtin_chat_template("chatml");
-    write_json_file((std::filesystem::path(t->out) / "tokenizer_config.json").string(), cfg);
+    tokenizer::save_trained_tokenizer(t->out, tj, opt);
     std::cout << "wrote a " << tj["model"]["vocab"].size() << "-token tokenizer (" << tj["model"]["merges"].size()
               << " merges) to " << t->out << "\n";
   });

@@ -10,5 +10,7 @@ void add_demo(CLI::App& app);
 void add_tokenize(CLI::App& app);  // tokenize, tokenizer train
 void add_generate(CLI::App& app);
 void add_serve(CLI::App& app);
+void add_train(CLI::App& app);   // sft, train, export
+void add_report(CLI::App& app);
 
 }  // namespace arlt::cli

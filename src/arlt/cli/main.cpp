@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   arlt::cli::add_tokenize(app);
   arlt::cli::add_generate(app);
   arlt::cli::add_serve(app);
+  arlt::cli::add_train(app);
+  arlt::cli::add_report(app);
   try {
     arlt::init_runtime();
     app.parse(argc, argv);

@@ -201,8 +201,21 @@ torch::Tensor Transformer::forward_hidden(const ForwardArgs& a) {
                   "] (past + new tokens)");
     mask = mask.to(dev);
   }
+  torch::Tensor seg = a.segment_ids;
+  if (seg.defined()) {
+    if (a.cache || seg.dim() != 2 || seg.size(0) != B || seg.size(1) != T)
+      throw Error("Transformer::forward: segment_ids must be [" + std::to_string(B) + ", " + std::to_string(T) +
+                  "] and cannot be combined with a KV cache");
+    seg = seg.to(dev, torch::kInt64);
+  }
   torch::Tensor pos = a.position_ids;
-  if (!pos.defined()) {
+  if (!pos.defined() && seg.defined()) {
+    // position = index - index of the segment's first token
+    auto idx = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(dev)).expand({B, T});
+    torch::Tensor start = torch::ones({B, T}, torch::TensorOptions().dtype(torch::kBool).device(dev));
+    if (T > 1) start.narrow(1, 1, T - 1).copy_(seg.narrow(1, 1, T - 1) != seg.narrow(1, 0, T - 1));
+    pos = idx - std::get<0>(torch::cummax(torch::where(start, idx, torch::zeros_like(idx)), 1));
+  } else if (!pos.defined()) {
     pos = mask.defined() ? positions_from_mask(mask, past, T)
                          : torch::arange(past, S, torch::TensorOptions().dtype(torch::kInt64).device(dev)).expand({B, T});
   }
@@ -217,11 +230,12 @@ torch::Tensor Transformer::forward_hidden(const ForwardArgs& a) {
   // Additive mask [B,1,1,T,S] (fp32): causal, plus padding when a mask is given. A single new
   // token with no padding needs none.
   torch::Tensor add_mask;
-  if (mask.defined() || T > 1) {
+  if (mask.defined() || seg.defined() || T > 1) {
     auto iopts = torch::TensorOptions().dtype(torch::kInt64).device(dev);
     torch::Tensor allowed = torch::arange(S, iopts).unsqueeze(0) <= torch::arange(past, S, iopts).unsqueeze(1);  // [T,S]
     allowed = allowed.unsqueeze(0);                                                                          // [1,T,S]
     if (mask.defined()) allowed = allowed & mask.to(torch::kBool).unsqueeze(1);                              // [B,T,S]
+    if (seg.defined()) allowed = allowed & (seg.unsqueeze(2) == seg.unsqueeze(1));                          // [B,T,T]
     add_mask = torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(torch::kFloat32).device(dev))
                    .masked_fill_(allowed.logical_not(), kMaskValue)
                    .unsqueeze(1)

@@ -85,6 +85,9 @@ struct ForwardArgs {
   torch::Tensor attention_mask;  // [B, past+T], 1 = real token, 0 = padding; undefined = all real
   torch::Tensor position_ids;    // [B,T]; undefined = derived from the mask (cumsum - 1)
   KVCacheBase* cache = nullptr;      // incremental forward when set
+  // Packed rows [B,T] (no cache): a token attends only to earlier tokens of its own segment
+  // (same id) and, unless position_ids are given, positions restart at 0 in each segment.
+  torch::Tensor segment_ids;
 };
 
 class Transformer : public torch::nn::Module {

@@ -1,10 +1,13 @@
 #include "arlt/tokenizer/bpe_trainer.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <unordered_map>
 
 #include "arlt/base/error.h"
+#include "arlt/base/fs.h"
+#include "arlt/tokenizer/chat_template.h"
 #include "arlt/tokenizer/regex.h"
 #include "arlt/tokenizer/tokenizer.h"
 #include "arlt/tokenizer/unicode.h"
@@ -28,7 +31,23 @@ json train_bpe(const std::string& raw, const BpeTrainOptions& o) {
 
   // Words (pre-tokenised pieces) with their counts, as sequences of symbol ids.
   std::unordered_map<std::string, int64_t> word_counts;
-  for (auto [b, e] : gpt2_regex().find_all(text)) ++word_counts[text.substr(b, e - b)];
+  auto count_words = [&](size_t from, size_t to) {
+    const std::string piece = text.substr(from, to - from);
+    for (auto [b, e] : gpt2_regex().find_all(piece)) ++word_counts[piece.substr(b, e - b)];
+  };
+  if (o.individual_digits) {
+    // Each ASCII digit is a word of its own (HF's Digits pre-tokenizer runs before ByteLevel).
+    size_t start = 0;
+    for (size_t i = 0; i < text.size(); ++i)
+      if (text[i] >= '0' && text[i] <= '9') {
+        if (i > start) count_words(start, i);
+        ++word_counts[text.substr(i, 1)];
+        start = i + 1;
+      }
+    if (start < text.size()) count_words(start, text.size());
+  } else {
+    count_words(0, text.size());
+  }
   std::vector<std::string> tokens(256);
   const auto& alphabet = byte_to_unicode();
   for (int b = 0; b < 256; ++b) tokens[b] = alphabet[b];
@@ -93,7 +112,24 @@ json train_bpe(const std::string& raw, const BpeTrainOptions& o) {
   j["model"]["merges"] = merges;
   j["added_tokens"] = added;
   j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  if (o.individual_digits)
+    j["pre_tokenizer"] = {{"type", "Sequence"},
+                          {"pretokenizers", {{{"type", "Digits"}, {"individual_digits", true}}, j["pre_tokenizer"]}}};
   return j;
+}
+
+void save_trained_tokenizer(const std::string& dir, const nlohmann::json& tj, const BpeTrainOptions& opt) {
+  std::filesystem::create_directories(dir);
+  write_json_file((std::filesystem::path(dir) / "tokenizer.json").string(), tj);
+  nlohmann::json cfg = {{"tokenizer_class", "PreTrainedTokenizerFast"}, {"clean_up_tokenization_spaces", false},
+                        {"model_max_length", 1024}};
+  const auto& sp = opt.special_tokens;
+  auto has = [&](const char* s) { return std::find(sp.begin(), sp.end(), s) != sp.end(); };
+  if (has("<|endoftext|>")) cfg["pad_token"] = "<|endoftext|>";
+  if (has("<|im_end|>")) cfg["eos_token"] = "<|im_end|>";
+  else if (has("<|endoftext|>")) cfg["eos_token"] = "<|endoftext|>";
+  if (has("<|im_start|>") && has("<|im_end|>")) cfg["chat_template"] = builtin_chat_template("chatml");
+  write_json_file((std::filesystem::path(dir) / "tokenizer_config.json").string(), cfg);
 }
 
 }  // namespace arlt::tokenizer

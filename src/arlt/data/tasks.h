@@ -1,0 +1,37 @@
+// Built-in tasks: problems generated on the fly, each with an exact verifier, so RL can run
+// with no dataset download. Prompts are compact because the demo model is a tiny byte-level
+// model that learns the format from scratch. docs/tasks.md describes every format.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "arlt/data/dataset.h"
+
+namespace arlt::data {
+
+// Draws `count` examples of a built-in task. split "train" or "test": the two are disjoint
+// (a hash of the problem puts about 10% of the problem space in test), each deterministic in
+// seed, and a shorter draw is a prefix of a longer one with the same seed. params: the task's
+// options (a JSON object or null); an unknown option or one out of range throws Error.
+std::vector<Example> make_task_examples(const std::string& task, const std::string& split, int64_t count,
+                                        uint64_t seed, const nlohmann::json& params = nlohmann::json::object());
+
+std::vector<std::string> task_names();  // "addition", "multiplication", "countdown", "format"
+
+// 1.0 if `answer` (already extracted from the response) is correct for ground_truth, else 0.0.
+// task "" compares text after trimming, or values when both are numbers ("0.5" == ".50").
+// An unknown task, or a ground truth the task cannot read, throws Error; a bad answer never does.
+double verify(const std::string& task, const std::string& answer, const std::string& ground_truth);
+
+// Whether `answer` has the shape of the task's answers (digits for addition / multiplication,
+// expression characters for countdown, tags for format, anything non-empty for "" or a task
+// that is not built in). Used by the "format" reward.
+bool answer_has_shape(const std::string& task, const std::string& answer);
+
+// The answer part of a model response: the content of the last <answer>...</answer>, trimmed,
+// if present; otherwise the first line, trimmed, with one trailing '.' removed.
+std::string extract_answer(const std::string& response);
+
+}  // namespace arlt::data

@@ -1,0 +1,36 @@
+// Token batches for the trainers: prompt + response rows, right-padded, with the loss mask on
+// the response tokens, and the per-token log-probabilities the losses need.
+#pragma once
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "arlt/model/transformer.h"
+
+namespace arlt::train {
+
+// R rows of prompt + response tokens, right-padded to the longest row.
+//   ids [R,S], attention [R,S] (1 = real), mask [R,S-1]: 1 where position t predicts a response
+//   token (t+1 is a response token), so logits[:, :-1] line up with mask.
+struct TokenBatch {
+  torch::Tensor ids, attention, mask;
+  std::vector<int64_t> prompt_len, response_len;
+  int64_t rows() const { return ids.size(0); }
+  // Rows [begin, begin+count), trimmed to the longest of them.
+  TokenBatch slice(int64_t begin, int64_t count) const;
+  TokenBatch select(const std::vector<int64_t>& rows) const;
+};
+
+TokenBatch make_token_batch(const std::vector<std::vector<int64_t>>& prompts,
+                            const std::vector<std::vector<int64_t>>& responses, int64_t pad_id = 0);
+
+// Log-probabilities of the next tokens under `model`, scaled by 1/temperature as the sampler
+// does: [R,S-1], entry t = log p(ids[t+1] | ids[..t]). Optionally the entropy of each of those
+// distributions [R,S-1] and, for a model with a scalar head, the value per position [R,S-1].
+struct TokenScores {
+  torch::Tensor logp, entropy, values;
+};
+TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, double temperature,
+                         bool with_entropy = false, bool with_values = false);
+
+}  // namespace arlt::train

@@ -1,0 +1,54 @@
+// Optimiser, learning-rate schedule and the update guard shared by the trainers.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace arlt::train {
+
+struct OptimSettings {
+  double lr = 1e-5, weight_decay = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double grad_clip = 1.0;  // max global grad norm; 0 = off
+  int64_t warmup_steps = 0, total_steps = 1;
+  double min_lr_ratio = 0.0;         // the cosine ends at lr * min_lr_ratio
+  std::string schedule = "cosine";   // "cosine" or "constant" (both after the linear warm-up)
+};
+
+// Reads lr, weight_decay, betas [b1, b2], eps, grad_clip, warmup_steps, min_lr_ratio and
+// schedule from a trainer config section (keys absent keep the defaults above).
+OptimSettings optim_settings(const nlohmann::ordered_json& section, int64_t total_steps);
+
+// Learning rate of optimiser step `step` (1-based): linear warm-up from lr/warmup to lr, then
+// cosine from lr down to lr*min_lr_ratio at total_steps (or constant).
+double lr_at(const OptimSettings& s, int64_t step);
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>& params, const OptimSettings& s);
+void set_lr(torch::optim::Optimizer& opt, double lr);
+
+// Global L2 norm of the gradients, clipped to max_norm when max_norm > 0; returns the norm
+// before clipping (NaN/Inf when a gradient is not finite).
+double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
+
+// Refuses an update whose loss or grad norm is not finite, or whose grad norm / |loss| spikes
+// above `factor` times its running mean (an exponential mean over accepted updates, after
+// `warmup` of them). Refused updates are logged by the caller and never applied.
+class UpdateGuard {
+ public:
+  explicit UpdateGuard(double factor = 10.0, int64_t warmup = 5) : factor_(factor), warmup_(warmup) {}
+  // "" when the update may be applied, else the reason.
+  std::string check(double loss, double grad_norm) const;
+  void accept(double loss, double grad_norm);
+  nlohmann::json state() const;
+  void load(const nlohmann::json& state);
+
+ private:
+  double factor_;
+  int64_t warmup_;
+  int64_t accepted_ = 0;
+  double mean_loss_ = 0.0, mean_gnorm_ = 0.0;
+};
+
+}  // namespace arlt::train

@@ -1,0 +1,338 @@
+#include "arlt/train/sft.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <random>
+#include <sstream>
+
+#include "arlt/base/error.h"
+#include "arlt/base/fs.h"
+#include "arlt/base/log.h"
+#include "arlt/config/config.h"
+#include "arlt/model/hf_folder.h"
+#include "arlt/tokenizer/chat_template.h"
+#include "arlt/train/checkpoint.h"
+#include "arlt/train/metrics.h"
+#include "arlt/train/optim.h"
+#include "arlt/train/setup.h"
+
+namespace arlt::train {
+namespace fs = std::filesystem;
+
+Json sft_defaults() {
+  return Json::parse(R"({
+  "run": {"out": "runs/sft", "seed": 0, "steps": 500, "eval_every": 100, "save_every": 0, "keep": 2},
+  "model": {"path": "", "preset": "tiny", "dtype": "", "init_seed": 0},
+  "tokenizer": {"path": ""},
+  "data": {"task": "", "task_params": {"*": null}, "train": "", "val": "", "train_size": 2000, "val_size": 200,
+           "prompt_key": "prompt", "response_key": "response", "chat_template": false, "max_len": 256,
+           "packing": true},
+  "trainer": {"batch_size": 32, "micro_batch_size": 0, "lr": 1e-3, "warmup_steps": 10, "min_lr_ratio": 0.1,
+              "schedule": "cosine", "weight_decay": 0.01, "betas": [0.9, 0.95], "eps": 1e-8, "grad_clip": 1.0,
+              "spike_factor": 0.0}
+})");
+}
+
+namespace {
+
+struct Sequence {
+  std::vector<int64_t> ids;
+  std::vector<uint8_t> train;  // 1 where the token is a target (response tokens and the end token)
+};
+
+std::string str_field(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  if (!j.contains(key)) throw Error(where + ": missing \"" + key + "\"");
+  if (!j[key].is_string()) throw Error(where + ": \"" + key + "\" must be a string");
+  return j[key].get<std::string>();
+}
+
+// prompt tokens (not trained) + response tokens + end-of-text (trained).
+Sequence make_sequence(const tokenizer::Tokenizer& tok, const std::vector<int64_t>& prompt, const std::string& response) {
+  Sequence s;
+  s.ids = prompt;
+  s.train.assign(prompt.size(), 0);
+  for (int64_t id : tok.encode(response, false)) s.ids.push_back(id), s.train.push_back(1);
+  if (tok.eos_id() >= 0) s.ids.push_back(tok.eos_id()), s.train.push_back(1);
+  return s;
+}
+
+// A chat conversation: every assistant turn is trained. Each turn's tokens are the difference
+// between the rendering up to it and the rendering with the generation prompt before it.
+Sequence chat_sequence(const tokenizer::Tokenizer& tok, const nlohmann::json& messages, const std::string& where) {
+  if (!messages.is_array() || messages.empty()) throw Error(where + ": \"messages\" must be a non-empty array");
+  if (tok.chat_template().empty()) throw Error(where + ": the dataset has chat messages but the tokenizer has no chat template");
+  tokenizer::ChatOptions co;
+  co.bos_token = tok.bos_token();
+  co.eos_token = tok.eos_token();
+  nlohmann::ordered_json msgs = nlohmann::ordered_json::parse(messages.dump());
+  Sequence s;
+  std::string done;
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    if (!msgs[i].is_object() || !msgs[i].contains("role") || !msgs[i].contains("content"))
+      throw Error(where + ": message " + std::to_string(i) + " needs \"role\" and \"content\"");
+    if (msgs[i]["role"] != "assistant") continue;
+    nlohmann::ordered_json before(msgs.begin(), msgs.begin() + static_cast<long>(i));
+    nlohmann::ordered_json upto(msgs.begin(), msgs.begin() + static_cast<long>(i) + 1);
+    co.add_generation_prompt = true;
+    const std::string prefix = tokenizer::render_chat_template(tok.chat_template(), before, nullptr, co);
+    co.add_generation_prompt = false;
+    const std::string full = tokenizer::render_chat_template(tok.chat_template(), upto, nullptr, co);
+    if (prefix.compare(0, done.size(), done) != 0 || full.compare(0, prefix.size(), prefix) != 0)
+      throw Error(where + ": the chat template does not render turns as prefixes of each other; cannot mask turn " +
+                  std::to_string(i));
+    for (int64_t id : tok.encode(prefix.substr(done.size()), false)) s.ids.push_back(id), s.train.push_back(0);
+    for (int64_t id : tok.encode(full.substr(prefix.size()), false)) s.ids.push_back(id), s.train.push_back(1);
+    done = full;
+  }
+  if (s.ids.empty()) throw Error(where + ": no assistant message to train on");
+  return s;
+}
+
+std::vector<Sequence> load_sequences(const Json& d, const tokenizer::Tokenizer& tok, const std::string& split, uint64_t seed) {
+  const std::string file = d.at(split).get<std::string>();
+  const bool chat = d.at("chat_template").get<bool>();
+  std::vector<Sequence> out;
+  if (!file.empty()) {
+    if (!fs::exists(file)) throw Error("data." + split + ": file not found: " + file);
+    std::istringstream in(read_file(file));
+    std::string line;
+    for (int64_t n = 1; std::getline(in, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const std::string where = file + ":" + std::to_string(n);
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) throw Error(where + ": not valid JSON");
+      if (!j.is_object()) throw Error(where + ": expected a JSON object");
+      if (j.contains("messages")) {
+        out.push_back(chat_sequence(tok, j["messages"], where));
+        continue;
+      }
+      data::Example ex;
+      ex.prompt = str_field(j, d.at("prompt_key").get<std::string>(), where);
+      out.push_back(make_sequence(tok, encode_prompt(tok, ex, chat), str_field(j, d.at("response_key").get<std::string>(), where)));
+    }
+    if (out.empty()) throw Error("data." + split + ": " + file + " holds no examples");
+    return out;
+  }
+  if (d.at("task").get<std::string>().empty()) {
+    if (split == "val") return out;
+    throw Error("data: give data.train (a JSONL file) or data.task (a built-in task)");
+  }
+  Json dd = d;
+  dd["test"] = "";
+  dd["test_size"] = d.at("val_size");
+  for (const auto& ex : load_examples(dd, split == "val" ? "test" : "train", seed))
+    out.push_back(make_sequence(tok, encode_prompt(tok, ex, chat), ex.ground_truth));
+  return out;
+}
+
+// Rows of at most max_len tokens: packed first-fit in order (each sequence its own segment),
+// or one sequence a row. Returns rows of (ids, targets, segment ids).
+struct Row {
+  std::vector<int64_t> ids, labels, seg;
+};
+
+std::vector<Row> pack(const std::vector<Sequence>& seqs, int64_t max_len, bool packing, int64_t* truncated) {
+  std::vector<Row> rows;
+  for (const auto& s : seqs) {
+    const int64_t n = std::min<int64_t>(max_len, static_cast<int64_t>(s.ids.size()));
+    if (n < static_cast<int64_t>(s.ids.size())) ++*truncated;
+    if (!packing || rows.empty() || static_cast<int64_t>(rows.back().ids.size()) + n > max_len) rows.emplace_back();
+    Row& r = rows.back();
+    const int64_t seg = r.seg.empty() ? 1 : r.seg.back() + 1;
+    for (int64_t t = 0; t < n; ++t) {
+      r.ids.push_back(s.ids[t]);
+      r.seg.push_back(seg);
+      // label at t is the token at t+1 when that one is trained and in the same sequence
+      r.labels.push_back(t + 1 < n && s.train[t + 1] ? s.ids[t + 1] : -100);
+    }
+  }
+  return rows;
+}
+
+struct Batch {
+  torch::Tensor ids, labels, seg;
+  double tokens = 0;
+};
+
+Batch make_batch(const std::vector<Row>& rows, const std::vector<int64_t>& pick) {
+  int64_t L = 1;
+  for (int64_t i : pick) L = std::max<int64_t>(L, rows[i].ids.size());
+  const int64_t B = static_cast<int64_t>(pick.size());
+  std::vector<int64_t> ids(B * L, 0), lab(B * L, -100), seg(B * L, 0);
+  Batch b;
+  for (int64_t k = 0; k < B; ++k) {
+    const Row& r = rows[pick[k]];
+    for (size_t t = 0; t < r.ids.size(); ++t) {
+      ids[k * L + t] = r.ids[t], lab[k * L + t] = r.labels[t], seg[k * L + t] = r.seg[t];
+      b.tokens += r.labels[t] >= 0;
+    }
+  }
+  b.ids = torch::tensor(ids).view({B, L});
+  b.labels = torch::tensor(lab).view({B, L});
+  b.seg = torch::tensor(seg).view({B, L});
+  return b;
+}
+
+// Sum of the token losses of a batch (divide by the token count for the mean).
+torch::Tensor loss_sum(model::Transformer& m, const Batch& b) {
+  model::ForwardArgs a;
+  a.input_ids = b.ids;
+  a.segment_ids = b.seg;
+  torch::Tensor logits = m.forward(a).to(torch::kFloat32);
+  return torch::nn::functional::cross_entropy(
+      logits.view({-1, logits.size(-1)}), b.labels.view({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+}
+
+}  // namespace
+
+SFTSummary run_sft(const Json& cfg, const RunOptions& opt) {
+  SFTSummary sum;
+  const std::string run_dir = config::at_path(cfg, "run.out").get<std::string>();
+  sum.run_dir = run_dir;
+  fs::create_directories(run_dir);
+  const int64_t steps = config::at_path(cfg, "run.steps").get<int64_t>();
+  const int64_t eval_every = config::at_path(cfg, "run.eval_every").get<int64_t>();
+  const int64_t save_every = config::at_path(cfg, "run.save_every").get<int64_t>();
+  const int64_t keep = config::at_path(cfg, "run.keep").get<int64_t>();
+  const uint64_t seed = config::at_path(cfg, "run.seed").get<uint64_t>();
+  const int64_t batch_size = config::at_path(cfg, "trainer.batch_size").get<int64_t>();
+  int64_t micro = config::at_path(cfg, "trainer.micro_batch_size").get<int64_t>();
+  const int64_t max_len = config::at_path(cfg, "data.max_len").get<int64_t>();
+  if (steps <= 0) throw Error("run.steps: must be > 0");
+  if (batch_size <= 0) throw Error("trainer.batch_size: must be > 0");
+  if (micro == 0) micro = batch_size;
+  if (micro < 0 || batch_size % micro != 0)
+    throw Error("trainer.micro_batch_size: " + std::to_string(micro) + " does not divide trainer.batch_size " + std::to_string(batch_size));
+  if (max_len < 2) throw Error("data.max_len: must be >= 2");
+  if (eval_every < 0 || save_every < 0 || keep < 0) throw Error("run.eval_every / save_every / keep: must be >= 0");
+
+  std::string resume_from;
+  if (opt.resume) {
+    resume_from = latest_checkpoint(run_dir);
+    if (resume_from.empty()) throw Error("--resume: no checkpoint in " + run_dir + "/checkpoints");
+  }
+  Policy policy = load_policy(cfg, run_dir, false, resume_from.empty() ? "" : resume_from + "/model");
+  auto& model = *policy.model;
+  if (max_len > model.config().max_position_embeddings)
+    throw Error("data.max_len: " + std::to_string(max_len) + " exceeds the model's context of " +
+                std::to_string(model.config().max_position_embeddings));
+  const bool packing = config::at_path(cfg, "data.packing").get<bool>();
+  auto train_seqs = load_sequences(cfg.at("data"), *policy.tokenizer, "train", seed);
+  auto val_seqs = load_sequences(cfg.at("data"), *policy.tokenizer, "val", seed);
+  sum.train_sequences = static_cast<int64_t>(train_seqs.size());
+  // Packing after a seeded shuffle, so that packed neighbours differ between runs with other seeds.
+  std::mt19937_64 shuf(mix_seed(seed, 0x9ac));
+  std::shuffle(train_seqs.begin(), train_seqs.end(), shuf);
+  auto rows = pack(train_seqs, max_len, packing, &sum.truncated);
+  int64_t val_trunc = 0;
+  auto val_rows = pack(val_seqs, max_len, packing, &val_trunc);
+  if (sum.truncated) log_warn("sft: ", sum.truncated, " training sequences longer than data.max_len = ", max_len, " were truncated");
+
+  const OptimSettings os = optim_settings(cfg.at("trainer"), steps);
+  const std::vector<torch::Tensor> params = model.parameters();
+  auto optim = make_adamw(params, os);
+  UpdateGuard guard(config::at_path(cfg, "trainer.spike_factor").get<double>());
+  DataOrder order(static_cast<int64_t>(rows.size()), seed);
+  int64_t start = 0;
+  if (!resume_from.empty()) {
+    auto st = load_checkpoint_state(resume_from, *optim);
+    start = st.at("step").get<int64_t>();
+    order.load(st.at("data"));
+    guard.load(st.at("guard"));
+    sum.skipped_updates = st.at("skipped").get<int64_t>();
+  }
+  write_file_atomic(run_dir + "/config.yaml", config::to_yaml(cfg));
+  MetricsLog metrics(run_dir + "/metrics.jsonl", opt.resume ? start : -1);
+
+  auto val_loss = [&]() -> double {
+    if (val_rows.empty()) return -1;
+    torch::NoGradGuard ng;
+    model.eval();
+    double total = 0, tokens = 0;
+    for (size_t i = 0; i < val_rows.size(); i += static_cast<size_t>(micro)) {
+      std::vector<int64_t> pick;
+      for (size_t k = i; k < std::min(val_rows.size(), i + static_cast<size_t>(micro)); ++k) pick.push_back(static_cast<int64_t>(k));
+      Batch b = make_batch(val_rows, pick);
+      total += loss_sum(model, b).item<double>();
+      tokens += b.tokens;
+    }
+    model.train();
+    return tokens > 0 ? total / tokens : 0.0;
+  };
+
+  log_info("sft: ", policy.source, "; ", train_seqs.size(), " sequences in ", rows.size(), " rows of <= ", max_len,
+           " tokens", packing ? " (packed)" : "", "; ", val_seqs.size(), " validation sequences");
+  if (start == 0 && eval_every > 0 && !val_rows.empty()) {
+    sum.first_val_loss = val_loss();
+    metrics.write({{"step", 0}, {"val_loss", sum.first_val_loss}});
+  }
+  const double peak = measured_peak_flops();
+  Progress progress(steps);
+  model.train();
+  const int64_t last = opt.stop_after > 0 ? std::min(opt.stop_after, steps) : steps;
+  for (int64_t step = start + 1; step <= last; ++step) {
+    Stopwatch sw;
+    const double lr = lr_at(os, step);
+    set_lr(*optim, lr);
+    std::vector<int64_t> pick;
+    for (int64_t i = 0; i < batch_size; ++i) pick.push_back(order.next());
+    double tokens = 0, all_tokens = 0;
+    std::vector<Batch> micros;
+    for (int64_t i = 0; i < batch_size; i += micro) {
+      micros.push_back(make_batch(rows, std::vector<int64_t>(pick.begin() + i, pick.begin() + i + micro)));
+      tokens += micros.back().tokens;
+      all_tokens += static_cast<double>(micros.back().ids.numel());
+    }
+    optim->zero_grad();
+    double loss = 0;
+    for (const auto& b : micros) {
+      torch::Tensor l = loss_sum(model, b) / std::max(1.0, tokens);  // token mean over the whole batch
+      l.backward();
+      loss += l.item<double>();
+    }
+    const double gnorm = clip_grad_norm(params, os.grad_clip);
+    const std::string why = guard.check(loss, gnorm);
+    Json m = {{"step", step}, {"loss", loss}, {"grad_norm", gnorm}, {"lr", lr}};
+    if (why.empty()) {
+      optim->step();
+      guard.accept(loss, gnorm);
+      m["skipped"] = 0;
+    } else {
+      ++sum.skipped_updates;
+      m["skipped"] = 1;
+      log_warn("sft step ", step, ": update skipped (", why, ")");
+    }
+    const double secs = sw.seconds();
+    m["tokens_per_s"] = all_tokens / secs;
+    m["mfu"] = 3.0 * model.config().flops_per_token() * all_tokens / secs / peak;
+    m["time/step"] = secs;
+    if (eval_every > 0 && !val_rows.empty() && (step % eval_every == 0 || step == steps)) {
+      sum.last_val_loss = val_loss();
+      m["val_loss"] = sum.last_val_loss;
+    }
+    metrics.write(m);
+    sum.last_loss = loss;
+    if (!opt.quiet) {
+      char line[160];
+      std::snprintf(line, sizeof line, "loss %.4f  val %.4f  lr %.2e  %.0f tok/s", loss, sum.last_val_loss, lr, all_tokens / secs);
+      progress.update(step, line);
+    }
+    if (save_every > 0 && step % save_every == 0) {
+      nlohmann::json st = {{"data", nlohmann::json::parse(order.state().dump())}, {"guard", guard.state()},
+                           {"skipped", sum.skipped_updates}};
+      save_checkpoint(run_dir, step, model, *optim, st, policy.tokenizer_dir, keep);
+    }
+    sum.steps_done = step;
+  }
+  if (!opt.quiet) progress.finish();
+  if (sum.steps_done == steps) {
+    model::SaveOptions so;
+    so.tokenizer_from = policy.tokenizer_dir;
+    model::save_model(model, run_dir + "/model", so);
+  }
+  return sum;
+}
+
+}  // namespace arlt::train
