@@ -27,6 +27,8 @@ bench: setup
 	$(MAKE) build
 	./$(BUILD_DIR)/bench_forward | tee bench/results/forward.md
 	./$(BUILD_DIR)/bench_tokenizer | tee bench/results/tokenizer.md
+	./$(BUILD_DIR)/bench_generate | tee bench/results/generate.md
+	./$(BUILD_DIR)/bench_rl_step | tee bench/results/rl_step.md
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,10 +1,13 @@
-// arlt demo: the built-in default job, end to end on a fresh machine in a few minutes.
+// arlt demo: the built-in default job, end to end on a fresh machine in about three minutes.
 //   1. trains a small BPE tokenizer (digits kept apart) on worked examples of the task,
 //   2. builds the tiny built-in model with random weights,
-//   3. SFT on a small set of worked examples (a weak start on purpose),
-//   4. GRPO on the built-in task with the exact-match reward, rollouts from the engine,
+//   3. SFT on 400 worked examples for 55 steps: on purpose a model that has the format but is
+//      right only part of the time (about 30% greedy test accuracy on the default task),
+//   4. GRPO on the built-in task with the exact-match reward, rollouts from the engine at
+//      temperature 0.7 on the policy's own weights,
 // and prints greedy test accuracy (a split disjoint from training) before and after RL, and
-// where the report is.
+// where the report is. The default task is `format` ("wrap cat sun:" -> "<cat><sun>"): the tiny
+// model learns it in minutes on 2 cores, where two-digit addition needs far longer.
 #include <cstdio>
 #include <filesystem>
 
@@ -23,9 +26,10 @@ namespace arlt::cli {
 
 void add_demo(CLI::App& app) {
   struct Opts {
-    std::string out = "runs/demo", task = "addition";
-    int64_t sft_steps = 150, rl_steps = 120, sft_examples = 400;
+    std::string out = "runs/demo", task = "format";
+    int64_t sft_steps = 55, rl_steps = 100, sft_examples = 400;
     uint64_t seed = 1;
+    double sft_lr = 3e-3, rl_lr = 3e-4, temperature = 0.7;
     bool quiet = false;
   };
   auto o = std::make_shared<Opts>();
@@ -36,6 +40,9 @@ void add_demo(CLI::App& app) {
   sub->add_option("--sft-examples", o->sft_examples, "worked examples SFT sees")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--rl-steps", o->rl_steps, "GRPO steps")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  sub->add_option("--sft-lr", o->sft_lr, "SFT learning rate")->capture_default_str();
+  sub->add_option("--rl-lr", o->rl_lr, "GRPO learning rate")->capture_default_str();
+  sub->add_option("--temperature", o->temperature, "sampling temperature of the GRPO rollouts")->capture_default_str();
   sub->add_flag("--quiet", o->quiet, "no progress lines");
   sub->callback([o] {
     namespace fs = std::filesystem;
@@ -76,7 +83,7 @@ void add_demo(CLI::App& app) {
     config::apply_override(sft, "data.train_size=" + std::to_string(o->sft_examples));
     config::apply_override(sft, "data.max_len=64");
     config::apply_override(sft, "trainer.batch_size=16");
-    config::apply_override(sft, "trainer.lr=3e-3");
+    config::apply_override(sft, "trainer.lr=" + std::to_string(o->sft_lr));
     const auto s = train::run_sft(sft, {false, 0, o->quiet});
     std::printf("SFT: %lld steps on %lld worked examples, validation loss %.3f -> %.3f\n", (long long)s.steps_done,
                 (long long)s.train_sequences, s.first_val_loss, s.last_val_loss);
@@ -91,9 +98,10 @@ void add_demo(CLI::App& app) {
     config::apply_override(rl, "model.path=" + (out / "sft" / "model").string());
     config::apply_override(rl, "data.task=" + o->task);
     config::apply_override(rl, "rollout.n=8");
-    config::apply_override(rl, "rollout.max_tokens=8");
+    config::apply_override(rl, "rollout.max_tokens=" + std::to_string(o->task == "format" ? 24 : 8));
+    config::apply_override(rl, "rollout.temperature=" + std::to_string(o->temperature));
     config::apply_override(rl, "trainer.prompts_per_step=32");
-    config::apply_override(rl, "trainer.lr=1e-3");
+    config::apply_override(rl, "trainer.lr=" + std::to_string(o->rl_lr));
     config::apply_override(rl, "trainer.warmup_steps=5");
     const auto r = train::run_rl(rl, {false, 0, o->quiet});
     const auto rep = report::write_report((out / "rl").string());

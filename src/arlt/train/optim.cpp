@@ -75,13 +75,13 @@ std::string UpdateGuard::check(double loss, double gnorm) const {
   if (factor_ > 0 && accepted_ >= warmup_) {
     if (gnorm > factor_ * std::max(mean_gnorm_, 1e-8))
       return "grad norm " + std::to_string(gnorm) + " > " + std::to_string(factor_) + " x running mean " + std::to_string(mean_gnorm_);
-    if (std::abs(loss) > factor_ * std::max(mean_loss_, 1e-4))
-      return "|loss| " + std::to_string(std::abs(loss)) + " > " + std::to_string(factor_) + " x running mean " + std::to_string(mean_loss_);
   }
   return "";
 }
 
 void UpdateGuard::accept(double loss, double gnorm) {
+  // An update with no gradient (every advantage zero) says nothing about the usual scale.
+  if (gnorm == 0.0) return;
   const double a = accepted_ == 0 ? 1.0 : 0.1;
   mean_loss_ += a * (std::abs(loss) - mean_loss_);
   mean_gnorm_ += a * (gnorm - mean_gnorm_);

@@ -32,9 +32,10 @@ void set_lr(torch::optim::Optimizer& opt, double lr);
 // before clipping (NaN/Inf when a gradient is not finite).
 double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
 
-// Refuses an update whose loss or grad norm is not finite, or whose grad norm / |loss| spikes
-// above `factor` times its running mean (an exponential mean over accepted updates, after
-// `warmup` of them). Refused updates are logged by the caller and never applied.
+// Refuses an update whose loss or grad norm is not finite, or whose grad norm spikes above
+// `factor` times its running mean (an exponential mean over accepted updates, after `warmup` of
+// them). Refused updates are logged by the caller and never applied. The loss itself is not
+// tested for spikes: a PPO loss hovers around zero, so its running mean says nothing.
 class UpdateGuard {
  public:
   explicit UpdateGuard(double factor = 10.0, int64_t warmup = 5) : factor_(factor), warmup_(warmup) {}
