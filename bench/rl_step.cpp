@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -69,31 +70,39 @@ int main(int argc, char** argv) {
     return in.response_ids.empty() ? 0.0 : even / static_cast<double>(in.response_ids.size());
   });
 
-  auto c = train::rl_defaults();
-  for (const std::string& o : std::vector<std::string>{
-           "run.out=" + (work / "run").string(), "run.steps=" + std::to_string(steps), "run.eval_every=0",
-           "model.path=" + model_dir, "data.task=''", "data.train=" + (work / "prompts.jsonl").string(),
-           "data.test=" + (work / "prompts.jsonl").string(), "rollout.n=" + std::to_string(n),
-           "rollout.max_tokens=" + std::to_string(new_tokens), "rollout.ignore_eos=true", "rollout.temperature=1.0",
-           "reward.functions=even_ids", "reward.accuracy=even_ids", "algorithm.kl_coef=0.001", "algorithm.kl_estimator=k3",
-           "trainer.prompts_per_step=" + std::to_string(prompts), "trainer.micro_batch_size=16", "trainer.lr=1e-6",
-           "trainer.min_lr_ratio=1.0", "trainer.weight_decay=0.01", "trainer.spike_factor=0"})
-    config::apply_override(c, o);
-  train::run_rl(c, {false, 0, true});
-
-  // Mean of the timed steps (all but the first) from the run's metrics.
-  std::map<std::string, double> ours;
-  std::istringstream lines(read_file((work / "run" / "metrics.jsonl").string()));
-  std::string line;
-  int counted = 0;
-  while (std::getline(lines, line)) {
-    auto j = nlohmann::json::parse(line);
-    if (j["step"].get<int>() < 2) continue;
-    for (const char* k : {"time/rollout", "time/reward", "time/reference", "time/update", "time/step", "mfu"})
-      ours[k] += j[k].get<double>();
-    ++counted;
-  }
-  for (auto& [k, v] : ours) v /= std::max(1, counted);
+  // Runs arlt's trainer for `steps` steps; the mean of the timed steps (all but the first).
+  auto run_arlt = [&](const std::vector<std::string>& extra) {
+    auto c = train::rl_defaults();
+    std::vector<std::string> o = {
+        "run.out=" + (work / "run").string(), "run.steps=" + std::to_string(steps), "run.eval_every=0",
+        "model.path=" + model_dir, "data.task=''", "data.train=" + (work / "prompts.jsonl").string(),
+        "data.test=" + (work / "prompts.jsonl").string(), "rollout.n=" + std::to_string(n),
+        "rollout.max_tokens=" + std::to_string(new_tokens), "rollout.ignore_eos=true", "rollout.temperature=1.0",
+        "reward.functions=even_ids", "reward.accuracy=even_ids", "algorithm.kl_coef=0.001", "algorithm.kl_estimator=k3",
+        "trainer.prompts_per_step=" + std::to_string(prompts), "trainer.micro_batch_size=16", "trainer.lr=1e-6",
+        "trainer.min_lr_ratio=1.0", "trainer.weight_decay=0.01", "trainer.spike_factor=0"};
+    o.insert(o.end(), extra.begin(), extra.end());
+    for (const std::string& x : o) config::apply_override(c, x);
+    fs::remove_all(work / "run");
+    train::run_rl(c, {false, 0, true});
+    std::map<std::string, double> mean;
+    std::istringstream lines(read_file((work / "run" / "metrics.jsonl").string()));
+    std::string line;
+    int counted = 0;
+    while (std::getline(lines, line)) {
+      auto j = nlohmann::json::parse(line);
+      if (j["step"].get<int>() < 2) continue;
+      for (const char* k : {"time/rollout", "time/reward", "time/reference", "time/update", "time/step", "mfu"})
+        mean[k] += j[k].get<double>();
+      ++counted;
+    }
+    for (auto& [k, v] : mean) v /= std::max(1, counted);
+    mean["counted"] = counted;
+    return mean;
+  };
+  auto ours = run_arlt({});
+  auto ours_rollout_lp = run_arlt({"algorithm.old_logprobs=rollout"});
+  const int counted = static_cast<int>(ours["counted"]);
 
   const std::string cmd = "/usr/bin/python3 " + src + "/bench/rl_step_ref.py --model " + model_dir + " --prompts " +
                           std::to_string(prompts) + " --n " + std::to_string(n) + " --prompt-len " + std::to_string(plen) +
@@ -118,5 +127,9 @@ int main(int argc, char** argv) {
   row("update (fwd+bwd, AdamW)", ours["time/update"], ref["update_s"].get<double>());
   row("**whole step**", ours["time/step"], ref["step_s"].get<double>());
   std::printf("\narlt MFU over the step: %.1f%% of the measured fp32 matmul peak.\n", 100 * ours["mfu"]);
+  std::printf("\nThe same step with `algorithm.old_logprobs: rollout` (the engine's log-probs replace the old-policy\n"
+              "forward; the reference still recomputes both): reference phase %.3f s, whole step %.3f s, %.2fx the\n"
+              "Python step (which recomputes, as verl does).\n",
+              ours_rollout_lp["time/reference"], ours_rollout_lp["time/step"], ref["step_s"].get<double>() / ours_rollout_lp["time/step"]);
   return 0;
 }

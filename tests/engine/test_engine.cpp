@@ -229,3 +229,36 @@ TEST(Engine, ExtendAndResumeEqualsOneLongSequence) {
   EXPECT_THROW(eng.extend(first[0].request_id, 0, obs, p), Error);
   EXPECT_THROW(eng.extend("nope", 0, obs, p), Error);
 }
+
+TEST(Sampler, BatchedRowsDrawWhatEachRowDrawsAlone) {
+  // sample_rows batches temperature-only rows; a row with top-k goes through sample(). Each row,
+  // with a generator seeded the same, must get the token and log-probs sample() gives it alone.
+  torch::manual_seed(0);
+  torch::Tensor logits = torch::randn({4, 300}) * 3;
+  std::vector<engine::SamplingParams> ps(4);
+  ps[0].temperature = 1.0;
+  ps[1].temperature = 0.7;
+  ps[1].logprobs = 3;
+  ps[2].temperature = 1.3;
+  ps[2].top_k = 5;
+  ps[3].temperature = 0.0;
+  std::vector<int64_t> hist;
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<at::Generator> g1, g2;
+    for (int i = 0; i < 4; ++i) {
+      g1.push_back(at::detail::createCPUGenerator(100 * trial + i));
+      g2.push_back(at::detail::createCPUGenerator(100 * trial + i));
+    }
+    std::vector<engine::RowSampling> rows;
+    for (int i = 0; i < 4; ++i) rows.push_back({&ps[i], &hist, &g1[i]});
+    auto batched = engine::sample_rows(logits, rows);
+    for (int i = 0; i < 4; ++i) {
+      auto alone = engine::sample(logits[i], ps[i], hist, g2[i]);
+      EXPECT_EQ(batched[i].token, alone.token) << i;
+      EXPECT_NEAR(batched[i].logprob, alone.logprob, 1e-5) << i;
+      EXPECT_NEAR(batched[i].processed_logprob, alone.processed_logprob, 1e-5) << i;
+      ASSERT_EQ(batched[i].top.size(), alone.top.size());
+      for (size_t k = 0; k < alone.top.size(); ++k) EXPECT_EQ(batched[i].top[k].first, alone.top[k].first);
+    }
+  }
+}

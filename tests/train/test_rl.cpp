@@ -205,3 +205,21 @@ TEST(TrainRL, GRPOLearnsAnEasyReward) {
   for (int i = 0; i < 3; ++i) first += m[i]["reward/mean"].get<double>() / 3, last += m[m.size() - 1 - i]["reward/mean"].get<double>() / 3;
   EXPECT_GT(last, first + 0.2) << "first steps " << first << ", last steps " << last;
 }
+
+TEST(TrainRL, RolloutLogProbsStandInForTheOldForward) {
+  // With the engine's log-probs as the old policy's, the first (and only) update of a step sees
+  // a ratio of 1 up to the engine/trainer difference: approx_kl is tiny, nothing is clipped.
+  test::TempDir dir;
+  train::run_rl(small_rl(dir / "r", {"algorithm.old_logprobs=rollout", "trainer.mini_batch_size=0", "run.steps=2",
+                                      "rollout.temperature=0.8"}),
+                {false, 0, true});
+  for (const auto& m : metrics_of(dir / "r")) {
+    EXPECT_LT(std::abs(m["approx_kl"].get<double>()), 1e-4);
+    EXPECT_EQ(m["clip_fraction"].get<double>(), 0.0);
+    EXPECT_GT(m["entropy"].get<double>(), 0.0);
+  }
+  EXPECT_NE(expect_error(small_rl(dir / "r", {"algorithm.old_logprobs=rollout", "rollout.top_p=0.9"})).find("old_logprobs"),
+            std::string::npos);
+  EXPECT_NE(expect_error(small_rl(dir / "r", {"algorithm.old_logprobs=rollout", "algorithm.advantage=gae"})).find("gae"),
+            std::string::npos);
+}

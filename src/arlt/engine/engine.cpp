@@ -227,7 +227,8 @@ bool Engine::check_stop(Sequence& s) {
   const int64_t t = s.out.tokens.back();
   const auto& eos = model_->config().eos_token_ids;
   const auto& stop_ids = s.params.stop_token_ids;
-  if (std::find(eos.begin(), eos.end(), t) != eos.end() || std::find(stop_ids.begin(), stop_ids.end(), t) != stop_ids.end()) {
+  if ((!s.params.ignore_eos && std::find(eos.begin(), eos.end(), t) != eos.end()) ||
+      std::find(stop_ids.begin(), stop_ids.end(), t) != stop_ids.end()) {
     s.out.finish_reason = "stop";
     return true;
   }
@@ -277,10 +278,13 @@ void Engine::decode() {
   a.attention_mask = (torch::arange(max_len + 1, torch::kInt64).unsqueeze(0) <= len_t.unsqueeze(1)).to(torch::kInt64);
   a.cache = cache_.get();
   torch::Tensor logits = model_->forward(a).select(1, 0).to(torch::kCPU, torch::kFloat32);
+  std::vector<RowSampling> rows(B);
+  for (int64_t i = 0; i < B; ++i) rows[i] = {&running_[i]->params, &running_[i]->out.tokens, &running_[i]->gen};
+  auto drawn = sample_rows(logits, rows);
   for (int64_t i = 0; i < B; ++i) {
     Sequence& s = *running_[i];
     s.length += 1;
-    record(s, sample(logits[i], s.params, s.out.tokens, s.gen));
+    record(s, drawn[i]);
   }
 }
 

@@ -78,4 +78,54 @@ SampleResult sample(const torch::Tensor& logits, const SamplingParams& p, const 
   return r;
 }
 
+namespace {
+bool temperature_only(const SamplingParams& p, int64_t V) {
+  return (p.top_k == 0 || p.top_k >= V) && p.top_p >= 1.0 && p.min_p <= 0.0 && p.repetition_penalty == 1.0 &&
+         p.presence_penalty == 0.0;
+}
+}  // namespace
+
+std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std::vector<RowSampling>& rows) {
+  const int64_t B = static_cast<int64_t>(rows.size()), V = logits_in.size(1);
+  std::vector<SampleResult> out(B);
+  torch::Tensor logits = logits_in.to(torch::kFloat32);
+  std::vector<int64_t> simple;
+  std::vector<float> inv_t;
+  for (int64_t i = 0; i < B; ++i) {
+    const SamplingParams& p = *rows[i].params;
+    if (temperature_only(p, V) && p.temperature > 0) {
+      simple.push_back(i);
+      inv_t.push_back(static_cast<float>(1.0 / p.temperature));
+    } else {
+      out[i] = sample(logits[i], p, *rows[i].history, *rows[i].gen);
+    }
+  }
+  if (!simple.empty()) {
+    torch::Tensor idx = torch::tensor(simple, torch::kInt64);
+    torch::Tensor x = logits.index_select(0, idx);
+    torch::Tensor raw_lp = x.log_softmax(1);
+    torch::Tensor lp = (x * torch::tensor(inv_t).unsqueeze(1)).log_softmax(1);
+    torch::Tensor probs = lp.exp();
+    std::vector<int64_t> tokens(simple.size());
+    for (size_t j = 0; j < simple.size(); ++j)
+      tokens[j] = at::multinomial(probs[static_cast<int64_t>(j)], 1, false, *rows[simple[j]].gen).item<int64_t>();
+    torch::Tensor tok = torch::tensor(tokens, torch::kInt64).unsqueeze(1);
+    torch::Tensor raw_at = raw_lp.gather(1, tok).squeeze(1).contiguous(), lp_at = lp.gather(1, tok).squeeze(1).contiguous();
+    const float* r = raw_at.data_ptr<float>();
+    const float* q = lp_at.data_ptr<float>();
+    for (size_t j = 0; j < simple.size(); ++j) {
+      SampleResult& sr = out[simple[j]];
+      sr.token = tokens[j];
+      sr.logprob = r[j];
+      sr.processed_logprob = q[j];
+      const int64_t k = rows[simple[j]].params->logprobs;
+      if (k > 0) {
+        auto [vals, ids] = raw_lp[static_cast<int64_t>(j)].topk(std::min<int64_t>(k, V));
+        for (int64_t t = 0; t < vals.size(0); ++t) sr.top.emplace_back(ids[t].item<int64_t>(), vals[t].item<double>());
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace arlt::engine

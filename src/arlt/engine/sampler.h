@@ -23,6 +23,7 @@ struct SamplingParams {
   int64_t n = 1;
   uint64_t seed = 0;
   int64_t logprobs = 0;             // top-k log-probs per token to report (0 = none)
+  bool ignore_eos = false;          // the model's eos tokens do not end the sequence (benchmarks)
 
   // Throws arlt::Error naming the field for an impossible value.
   void validate() const;
@@ -43,5 +44,17 @@ torch::Tensor process_logits(const torch::Tensor& logits, const SamplingParams& 
 // Draws the next token of one sequence from its own generator.
 SampleResult sample(const torch::Tensor& logits, const SamplingParams& p, const std::vector<int64_t>& history,
                     at::Generator& gen);
+
+// One row of a batched draw.
+struct RowSampling {
+  const SamplingParams* params;
+  const std::vector<int64_t>* history;
+  at::Generator* gen;
+};
+// Draws the next token of every row of logits [B,V]. Rows that need only a temperature (no
+// top-k/p, min-p or penalties: the RL case) share one batched log-softmax; the others go
+// through sample(). Each row still draws from its own generator, so its tokens do not depend on
+// what else is in the batch.
+std::vector<SampleResult> sample_rows(const torch::Tensor& logits, const std::vector<RowSampling>& rows);
 
 }  // namespace arlt::engine

@@ -53,7 +53,7 @@ TokenBatch TokenBatch::slice(int64_t begin, int64_t count) const {
 }
 
 TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, double temperature, bool with_entropy,
-                         bool with_values) {
+                         bool with_values, bool entropy_grad) {
   model::ForwardArgs a;
   a.input_ids = batch.ids;
   a.attention_mask = batch.attention;
@@ -74,7 +74,14 @@ TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, dou
   };
   TokenScores out;
   out.logp = pad_front(logits.gather(-1, target).squeeze(-1) - logits.logsumexp(-1));
-  if (with_entropy) out.entropy = pad_front(algo::entropy_from_logits(logits));
+  if (with_entropy) {
+    if (entropy_grad) {
+      out.entropy = pad_front(algo::entropy_from_logits(logits));
+    } else {
+      torch::NoGradGuard ng;
+      out.entropy = pad_front(algo::entropy_from_logits(logits.detach()));
+    }
+  }
   if (with_values) {
     if (!model.has_scalar_head()) throw Error("score_tokens: values asked of a model without a scalar head");
     out.values = pad_front(model.score_all(h).to(torch::kFloat32));

@@ -30,7 +30,9 @@ TokenBatch make_token_batch(const std::vector<std::vector<int64_t>>& prompts,
 struct TokenScores {
   torch::Tensor logp, entropy, values;
 };
+// The entropy carries gradients only when entropy_grad (an entropy bonus); as a metric it is
+// computed on detached logits.
 TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, double temperature,
-                         bool with_entropy = false, bool with_values = false);
+                         bool with_entropy = false, bool with_values = false, bool entropy_grad = false);
 
 }  // namespace arlt::train

@@ -43,7 +43,7 @@ Json rl_defaults() {
                 "policy_loss": "ppo", "clip_low": 0.2, "clip_high": 0.2, "dual_clip": 3.0, "log_ratio_clamp": 20.0,
                 "loss_agg": "token-mean", "kl_coef": 0.0, "kl_estimator": "k3", "kl_in_reward": false,
                 "kl_target": 0.0, "kl_horizon": 10000, "entropy_coef": 0.0, "vf_coef": 0.5, "value_clip": 0.2,
-                "dynamic_sampling": false, "max_gen_batches": 4},
+                "dynamic_sampling": false, "max_gen_batches": 4, "old_logprobs": "recompute"},
   "trainer": {"prompts_per_step": 16, "ppo_epochs": 1, "mini_batch_size": 0, "micro_batch_size": 64,
               "lr": 1e-5, "warmup_steps": 0, "min_lr_ratio": 0.1, "schedule": "cosine", "weight_decay": 0.0,
               "betas": [0.9, 0.999], "eps": 1e-8, "grad_clip": 1.0, "spike_factor": 10.0}
@@ -72,7 +72,7 @@ struct Settings {
   double temperature;
   std::string adv, ploss, agg, kl_est;
   double kl_coef, entropy_coef, vf_coef, value_clip;
-  bool kl_in_reward, dynamic;
+  bool kl_in_reward, dynamic, rollout_logprobs;
   algo::PolicyLossOptions popt;
   algo::AdvantageOptions aopt;
   std::vector<reward::RewardSpec> rewards;
@@ -105,6 +105,12 @@ Settings read_settings(const Json& c) {
   s.vf_coef = get<double>(c, "algorithm.vf_coef");
   s.value_clip = get<double>(c, "algorithm.value_clip");
   s.dynamic = get<bool>(c, "algorithm.dynamic_sampling");
+  const std::string old_lp = get<std::string>(c, "algorithm.old_logprobs");
+  check_names("algorithm.old_logprobs", old_lp, {"recompute", "rollout"});
+  s.rollout_logprobs = old_lp == "rollout";
+  if (s.rollout_logprobs && (get<int64_t>(c, "rollout.top_k") != 0 || get<double>(c, "rollout.top_p") < 1.0))
+    throw Error("algorithm.old_logprobs: 'rollout' needs rollout.top_k = 0 and rollout.top_p = 1 (the engine's log-probs "
+                "are then those of the policy at the sampling temperature)");
   s.max_gen_batches = get<int64_t>(c, "algorithm.max_gen_batches");
   s.aopt.norm_by_std = get<bool>(c, "algorithm.norm_by_std");
   s.aopt.gamma = get<double>(c, "algorithm.gamma");
@@ -151,6 +157,8 @@ Settings read_settings(const Json& c) {
   if (s.popt.clip_low < 0 || s.popt.clip_low >= 1 || s.popt.clip_high < 0)
     throw Error("algorithm.clip_low must be in [0, 1) and clip_high >= 0");
   if (s.rewards.empty()) throw Error("reward.functions: give at least one reward function");
+  if (s.rollout_logprobs && s.adv == "gae")
+    throw Error("algorithm.old_logprobs: 'rollout' cannot be combined with advantage 'gae' (its values come from the old forward)");
   for (const auto& r : s.rewards)
     if (!reward::has_reward(r.name)) reward::score({r}, {});  // throws the unknown-name error with suggestions
   if (!reward::has_reward(s.accuracy_reward)) reward::score({{s.accuracy_reward, 1.0}}, {});
@@ -245,7 +253,8 @@ RLTrainer::RLTrainer(const Json& cfg, const RunOptions& opt) : cfg_(cfg), opt_(o
   sampling_.n = s_.n;
   for (const auto& st : get<std::vector<std::string>>(cfg, "rollout.stop"))
     if (!st.empty()) sampling_.stop.push_back(st);
-  if (policy_.tokenizer->eos_id() >= 0 && !get<bool>(cfg, "rollout.ignore_eos")) sampling_.stop_token_ids = {policy_.tokenizer->eos_id()};
+  sampling_.ignore_eos = get<bool>(cfg, "rollout.ignore_eos");
+  if (policy_.tokenizer->eos_id() >= 0 && !sampling_.ignore_eos) sampling_.stop_token_ids = {policy_.tokenizer->eos_id()};
   sampling_.validate();
 
   engine::EngineOptions eo;
@@ -476,23 +485,36 @@ RLSummary RLTrainer::run() {
       if (gae) old_values = torch::zeros({R, S1});
       if (ref_) ref_logp = torch::zeros({R, S1});
       phase.lap();
+      if (s_.rollout_logprobs) {
+        // The engine's log-probs of the sampled tokens (at the sampling temperature) stand in for
+        // the old policy's: the same weights, checked equal within 1e-4 by Engine tests.
+        auto acc = old_logp.accessor<float, 2>();
+        for (int64_t r = 0; r < R; ++r)
+          for (size_t k = 0; k < rollouts[r].rollout_logp.size(); ++k)
+            acc[r][batch.prompt_len[r] - 1 + static_cast<int64_t>(k)] = static_cast<float>(rollouts[r].rollout_logp[k]);
+      }
       {
         torch::NoGradGuard ng;
         for (int64_t b = 0; b < R; b += s_.micro) {
           const int64_t cnt = std::min(s_.micro, R - b);
           TokenBatch mb = batch.slice(b, cnt);
           const int64_t w = mb.mask.size(1);
-          auto sc = score_tokens(model, mb, s_.temperature, true, gae);
-          old_logp.narrow(0, b, cnt).narrow(1, 0, w).copy_(sc.logp);
-          entropy.narrow(0, b, cnt).narrow(1, 0, w).copy_(sc.entropy);
-          if (gae) old_values.narrow(0, b, cnt).narrow(1, 0, w).copy_(sc.values);
-          if (ref_) ref_logp.narrow(0, b, cnt).narrow(1, 0, w).copy_(score_tokens(*ref_, mb, s_.temperature).logp);
-          train_tokens += (ref_ ? 2.0 : 1.0) * static_cast<double>(mb.attention.sum().item<int64_t>());
+          if (!s_.rollout_logprobs) {
+            auto sc = score_tokens(model, mb, s_.temperature, true, gae);
+            old_logp.narrow(0, b, cnt).narrow(1, 0, w).copy_(sc.logp);
+            entropy.narrow(0, b, cnt).narrow(1, 0, w).copy_(sc.entropy);
+            if (gae) old_values.narrow(0, b, cnt).narrow(1, 0, w).copy_(sc.values);
+            train_tokens += static_cast<double>(mb.attention.sum().item<int64_t>());
+          }
+          if (ref_) {
+            ref_logp.narrow(0, b, cnt).narrow(1, 0, w).copy_(score_tokens(*ref_, mb, s_.temperature).logp);
+            train_tokens += static_cast<double>(mb.attention.sum().item<int64_t>());
+          }
         }
       }
       t_ref = phase.lap();
       const torch::Tensor mask = batch.mask;
-      m["entropy"] = algo::masked_mean(entropy, mask).item<double>();
+      if (!s_.rollout_logprobs) m["entropy"] = algo::masked_mean(entropy, mask).item<double>();
       torch::Tensor token_rewards;
       if (ref_) {
         torch::Tensor kl = algo::kl_penalty(old_logp, ref_logp, s_.kl_est) * mask;
@@ -542,7 +564,11 @@ RLSummary RLTrainer::run() {
             const int64_t w = mb.mask.size(1);
             auto idx = torch::tensor(sub, torch::kInt64);
             auto pick = [&](const torch::Tensor& t) { return t.index_select(0, idx).narrow(1, 0, w); };
-            auto sc = score_tokens(model, mb, s_.temperature, s_.entropy_coef > 0, gae);
+            // Entropy as a metric comes from the first epoch's forward when no old forward ran.
+            const bool want_entropy = s_.entropy_coef > 0 || (s_.rollout_logprobs && epoch == 0);
+            auto sc = score_tokens(model, mb, s_.temperature, want_entropy, gae, s_.entropy_coef > 0);
+            if (want_entropy && s_.rollout_logprobs && epoch == 0)
+              entropy.index_copy_(0, idx, torch::cat({sc.entropy.detach(), torch::zeros({sc.entropy.size(0), S1 - w})}, 1));
             auto pl = algo::policy_loss(s_.ploss, sc.logp, pick(old_logp), pick(aout.advantages), mb.mask, po);
             torch::Tensor loss = pl.loss;
             if (ref_ && !s_.kl_in_reward)
@@ -581,6 +607,7 @@ RLSummary RLTrainer::run() {
         }
       }
       t_update = phase.lap();
+      if (s_.rollout_logprobs) m["entropy"] = algo::masked_mean(entropy, mask).item<double>();
       skipped_ += skipped_now;
       const double u = std::max<int64_t>(1, updates);
       m["loss"] = loss_sum / u;
