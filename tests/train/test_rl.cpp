@@ -223,3 +223,22 @@ TEST(TrainRL, RolloutLogProbsStandInForTheOldForward) {
   EXPECT_NE(expect_error(small_rl(dir / "r", {"algorithm.old_logprobs=rollout", "algorithm.advantage=gae"})).find("gae"),
             std::string::npos);
 }
+
+TEST(TrainRL, OverlongPenaltyGspoAndKLInRewardWithAdaptiveCoefficient) {
+  reward::register_reward("test_one", [](const reward::RewardInput&) { return 1.0; });
+  test::TempDir dir;
+  // max_tokens 4, buffer 2, penalty 0.5: a 4-token response loses 0.5, a 3-token one 0.25.
+  train::run_rl(small_rl(dir / "a", {"reward.functions=test_one", "reward.overlong_buffer=2", "reward.overlong_penalty=0.5",
+                                      "run.steps=2", "algorithm.policy_loss=gspo", "algorithm.kl_coef=0.05",
+                                      "algorithm.kl_in_reward=true", "algorithm.kl_target=0.01"}),
+                {false, 0, true});
+  for (const auto& m : metrics_of(dir / "a")) {
+    EXPECT_LT(m["reward/mean"].get<double>(), 1.0);
+    EXPECT_GE(m["reward/min"].get<double>(), 0.5);
+    EXPECT_TRUE(m["kl_coef"].is_number());
+  }
+  auto m = metrics_of(dir / "a");
+  EXPECT_NE(m[0]["kl_coef"].get<double>(), m[1]["kl_coef"].get<double>());  // the adaptive controller moved
+  train::run_rl(small_rl(dir / "b", {"reward.functions=test_one", "run.steps=1"}), {false, 0, true});
+  EXPECT_EQ(metrics_of(dir / "b")[0]["reward/mean"].get<double>(), 1.0);
+}
