@@ -242,3 +242,28 @@ TEST(TrainRL, OverlongPenaltyGspoAndKLInRewardWithAdaptiveCoefficient) {
   train::run_rl(small_rl(dir / "b", {"reward.functions=test_one", "run.steps=1"}), {false, 0, true});
   EXPECT_EQ(metrics_of(dir / "b")[0]["reward/mean"].get<double>(), 1.0);
 }
+
+TEST(TrainRL, ARunFolderWithCheckpointsNeedsResumeAndKeepsItsTokenizer) {
+  test::TempDir dir;
+  const std::string run = dir / "r";
+  train::run_rl(small_rl(run, {"run.steps=2", "run.save_every=1", "run.keep=1"}), {false, 1, true});
+  EXPECT_NE(expect_error(small_rl(run, {"run.steps=2"})).find("--resume"), std::string::npos);
+  // Resumed, with keep = 1 the checkpoint it resumed from is deleted; the tokenizer must not go with it.
+  train::run_rl(small_rl(run, {"run.steps=3", "run.save_every=1", "run.keep=1"}), {true, 0, true});
+  EXPECT_TRUE(fs::exists(run + "/model/tokenizer.json"));
+  EXPECT_TRUE(fs::exists(run + "/checkpoints/step_3/model/tokenizer.json"));
+}
+
+TEST(TrainOptim, GuardAcceptsANewScaleAfterThreeSpikes) {
+  train::UpdateGuard g(10.0, 1);
+  g.accept(1.0, 1.0);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(g.check(1.0, 100.0), "");
+    g.reject();
+  }
+  EXPECT_EQ(g.check(1.0, 100.0), "");  // the fourth in a row is taken as the new scale
+  g.accept(1.0, 100.0);
+  EXPECT_EQ(g.check(1.0, 150.0), "");
+  EXPECT_NE(g.check(1.0, 5000.0), "");
+  EXPECT_NE(g.check(std::nan(""), 1.0), "");  // non-finite: always refused
+}

@@ -23,6 +23,13 @@
 #include "arlt/train/sft.h"
 
 namespace arlt::cli {
+namespace {
+std::string num(double v) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+}  // namespace
 
 void add_demo(CLI::App& app) {
   struct Opts {
@@ -83,7 +90,7 @@ void add_demo(CLI::App& app) {
     config::apply_override(sft, "data.train_size=" + std::to_string(o->sft_examples));
     config::apply_override(sft, "data.max_len=64");
     config::apply_override(sft, "trainer.batch_size=16");
-    config::apply_override(sft, "trainer.lr=" + std::to_string(o->sft_lr));
+    config::apply_override(sft, "trainer.lr=" + num(o->sft_lr));
     const auto s = train::run_sft(sft, {false, 0, o->quiet});
     std::printf("SFT: %lld steps on %lld worked examples, validation loss %.3f -> %.3f\n", (long long)s.steps_done,
                 (long long)s.train_sequences, s.first_val_loss, s.last_val_loss);
@@ -99,9 +106,9 @@ void add_demo(CLI::App& app) {
     config::apply_override(rl, "data.task=" + o->task);
     config::apply_override(rl, "rollout.n=8");
     config::apply_override(rl, "rollout.max_tokens=" + std::to_string(o->task == "format" ? 24 : 8));
-    config::apply_override(rl, "rollout.temperature=" + std::to_string(o->temperature));
+    config::apply_override(rl, "rollout.temperature=" + num(o->temperature));
     config::apply_override(rl, "trainer.prompts_per_step=32");
-    config::apply_override(rl, "trainer.lr=" + std::to_string(o->rl_lr));
+    config::apply_override(rl, "trainer.lr=" + num(o->rl_lr));
     config::apply_override(rl, "trainer.warmup_steps=5");
     const auto r = train::run_rl(rl, {false, 0, o->quiet});
     const auto rep = report::write_report((out / "rl").string());

@@ -61,9 +61,14 @@ void add_train(CLI::App& app) {
     auto cfg = resolve(train::rl_defaults(), *ro);
     if (ro->print_config) return (void)std::printf("%s", config::to_yaml(cfg).c_str());
     auto s = train::run_rl(cfg, {ro->resume, ro->stop_after, ro->quiet});
-    std::printf("train: %lld steps, test accuracy %.1f%% -> %.1f%%, %lld updates skipped; run folder %s\n",
-                (long long)s.steps_done, 100 * s.first_accuracy, 100 * s.last_accuracy, (long long)s.skipped_updates,
-                s.run_dir.c_str());
+    auto pct = [](double a) {
+      if (a < 0) return std::string("n/a");  // not measured in this invocation (a resume, or eval_every 0)
+      char b[32];
+      std::snprintf(b, sizeof b, "%.1f%%", 100 * a);
+      return std::string(b);
+    };
+    std::printf("train: %lld steps, test accuracy %s -> %s, %lld updates skipped; run folder %s\n", (long long)s.steps_done,
+                pct(s.first_accuracy).c_str(), pct(s.last_accuracy).c_str(), (long long)s.skipped_updates, s.run_dir.c_str());
   });
 
   struct ExportOpts {

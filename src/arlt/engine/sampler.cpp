@@ -93,9 +93,9 @@ std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std:
   std::vector<float> inv_t;
   for (int64_t i = 0; i < B; ++i) {
     const SamplingParams& p = *rows[i].params;
-    if (temperature_only(p, V) && p.temperature > 0) {
+    if (temperature_only(p, V)) {
       simple.push_back(i);
-      inv_t.push_back(static_cast<float>(1.0 / p.temperature));
+      inv_t.push_back(p.temperature > 0 ? static_cast<float>(1.0 / p.temperature) : 0.f);  // 0: greedy
     } else {
       out[i] = sample(logits[i], p, *rows[i].history, *rows[i].gen);
     }
@@ -104,11 +104,18 @@ std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std:
     torch::Tensor idx = torch::tensor(simple, torch::kInt64);
     torch::Tensor x = logits.index_select(0, idx);
     torch::Tensor raw_lp = x.log_softmax(1);
-    torch::Tensor lp = (x * torch::tensor(inv_t).unsqueeze(1)).log_softmax(1);
+    // Greedy rows (inverse temperature 0) take the argmax; their processed log-prob is 0 as in sample().
+    std::vector<float> t_div(inv_t.size());
+    for (size_t j = 0; j < simple.size(); ++j) t_div[j] = inv_t[j] == 0.f ? 1.f : static_cast<float>(rows[simple[j]].params->temperature);
+    // x / T as sample() computes it (not x * (1/T), which can differ in the last bit).
+    torch::Tensor lp = (x / torch::tensor(t_div).unsqueeze(1)).log_softmax(1);
     torch::Tensor probs = lp.exp();
+    torch::Tensor argmax = x.argmax(1).contiguous();
+    const int64_t* am = argmax.data_ptr<int64_t>();
     std::vector<int64_t> tokens(simple.size());
     for (size_t j = 0; j < simple.size(); ++j)
-      tokens[j] = at::multinomial(probs[static_cast<int64_t>(j)], 1, false, *rows[simple[j]].gen).item<int64_t>();
+      tokens[j] = inv_t[j] == 0.f ? am[j]
+                                  : at::multinomial(probs[static_cast<int64_t>(j)], 1, false, *rows[simple[j]].gen).item<int64_t>();
     torch::Tensor tok = torch::tensor(tokens, torch::kInt64).unsqueeze(1);
     torch::Tensor raw_at = raw_lp.gather(1, tok).squeeze(1).contiguous(), lp_at = lp.gather(1, tok).squeeze(1).contiguous();
     const float* r = raw_at.data_ptr<float>();
@@ -117,7 +124,7 @@ std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std:
       SampleResult& sr = out[simple[j]];
       sr.token = tokens[j];
       sr.logprob = r[j];
-      sr.processed_logprob = q[j];
+      sr.processed_logprob = inv_t[j] == 0.f ? 0.0 : q[j];
       const int64_t k = rows[simple[j]].params->logprobs;
       if (k > 0) {
         auto [vals, ids] = raw_lp[static_cast<int64_t>(j)].topk(std::min<int64_t>(k, V));

@@ -35,20 +35,23 @@ double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm)
 // Refuses an update whose loss or grad norm is not finite, or whose grad norm spikes above
 // `factor` times its running mean (an exponential mean over accepted updates, after `warmup` of
 // them). Refused updates are logged by the caller and never applied. The loss itself is not
-// tested for spikes: a PPO loss hovers around zero, so its running mean says nothing.
+// tested for spikes: a PPO loss hovers around zero, so its running mean says nothing. After 3
+// spikes in a row the new scale is taken as real (a policy that starts solving a task has larger
+// gradients), so the guard cannot stop training for good; non-finite updates are always refused.
 class UpdateGuard {
  public:
   explicit UpdateGuard(double factor = 10.0, int64_t warmup = 5) : factor_(factor), warmup_(warmup) {}
   // "" when the update may be applied, else the reason.
   std::string check(double loss, double grad_norm) const;
   void accept(double loss, double grad_norm);
+  void reject() { ++rejected_in_a_row_; }
   nlohmann::json state() const;
   void load(const nlohmann::json& state);
 
  private:
   double factor_;
   int64_t warmup_;
-  int64_t accepted_ = 0;
+  int64_t accepted_ = 0, rejected_in_a_row_ = 0;
   double mean_loss_ = 0.0, mean_gnorm_ = 0.0;
 };
 

@@ -108,6 +108,9 @@ Settings read_settings(const Json& c) {
   const std::string old_lp = get<std::string>(c, "algorithm.old_logprobs");
   check_names("algorithm.old_logprobs", old_lp, {"recompute", "rollout"});
   s.rollout_logprobs = old_lp == "rollout";
+  if (s.rollout_logprobs && get<double>(c, "rollout.temperature") == 0.0)
+    throw Error("algorithm.old_logprobs: 'rollout' needs sampling (rollout.temperature > 0): greedy rollouts have no "
+                "sampling distribution to take log-probs from");
   if (s.rollout_logprobs && (get<int64_t>(c, "rollout.top_k") != 0 || get<double>(c, "rollout.top_p") < 1.0))
     throw Error("algorithm.old_logprobs: 'rollout' needs rollout.top_k = 0 and rollout.top_p = 1 (the engine's log-probs "
                 "are then those of the policy at the sampling temperature)");
@@ -157,6 +160,9 @@ Settings read_settings(const Json& c) {
   if (s.popt.clip_low < 0 || s.popt.clip_low >= 1 || s.popt.clip_high < 0)
     throw Error("algorithm.clip_low must be in [0, 1) and clip_high >= 0");
   if (s.rewards.empty()) throw Error("reward.functions: give at least one reward function");
+  if (s.adv == "gae" && s.agg == "seq-mean-token-sum-norm")
+    throw Error("algorithm.loss_agg: seq-mean-token-sum-norm is not available with advantage 'gae' (the value loss "
+                "normalises by tokens or sequences)");
   if (s.rollout_logprobs && s.adv == "gae")
     throw Error("algorithm.old_logprobs: 'rollout' cannot be combined with advantage 'gae' (its values come from the old forward)");
   for (const auto& r : s.rewards)
@@ -223,6 +229,9 @@ RLTrainer::RLTrainer(const Json& cfg, const RunOptions& opt) : cfg_(cfg), opt_(o
   if (opt.resume) {
     resume_from = latest_checkpoint(run_dir_);
     if (resume_from.empty()) throw Error("--resume: no checkpoint in " + run_dir_ + "/checkpoints");
+  } else if (!latest_checkpoint(run_dir_).empty()) {
+    throw Error("run.out: " + run_dir_ + " already holds checkpoints of an earlier run; continue it with --resume or "
+                "choose another run.out");
   }
   const bool value_head = s_.adv == "gae";
   policy_ = load_policy(cfg, run_dir_, value_head, resume_from.empty() ? "" : resume_from + "/model");
@@ -349,9 +358,12 @@ void RLTrainer::score(std::vector<Rollout>& rollouts, Json& m) {
       if (over > 0) ro.reward -= std::min(1.0, static_cast<double>(over) / s_.overlong_buffer) * s_.overlong_penalty;
     }
   }
-  for (size_t k = 0; k < s_.rewards.size(); ++k)
-    m["reward/" + s_.rewards[k].name] = rollouts.empty() ? 0.0 : comp_sum[k] / rollouts.size();
-  m["reward/errors"] = errors;
+  // Summed over the generation batches of the step; run() divides by the rollout count.
+  for (size_t k = 0; k < s_.rewards.size(); ++k) {
+    const std::string key = "reward/" + s_.rewards[k].name;
+    m[key] = (m.contains(key) ? m[key].get<double>() : 0.0) + comp_sum[k];
+  }
+  m["reward/errors"] = (m.contains("reward/errors") ? m["reward/errors"].get<int64_t>() : 0) + errors;
 }
 
 double RLTrainer::evaluate() {
@@ -392,6 +404,7 @@ RLSummary RLTrainer::run() {
   Progress progress(s_.steps);
   const int64_t last = opt_.stop_after > 0 ? std::min(opt_.stop_after, s_.steps) : s_.steps;
   double last_acc = sum.first_accuracy;
+  sum.steps_done = start_step_;
   for (int64_t step = start_step_ + 1; step <= last; ++step) {
     Json m;
     m["step"] = step;
@@ -448,6 +461,8 @@ RLSummary RLTrainer::run() {
       const double mu = mean_of(r);
       double var = 0;
       for (double x : r) var += (x - mu) * (x - mu);
+      for (const auto& spec : s_.rewards)
+        m["reward/" + spec.name] = r.empty() ? 0.0 : m["reward/" + spec.name].get<double>() / static_cast<double>(r.size());
       m["reward/mean"] = mu;
       m["reward/std"] = r.size() > 1 ? std::sqrt(var / (r.size() - 1)) : 0.0;
       m["reward/min"] = r.empty() ? 0.0 : *std::min_element(r.begin(), r.end());
@@ -597,6 +612,7 @@ RLSummary RLTrainer::run() {
             guard_.accept(loss_mb, gnorm);
           } else {
             ++skipped_now;
+            guard_.reject();
             log_warn("step ", step, ": update skipped (", why, ")");
           }
           optim_->zero_grad();

@@ -28,14 +28,24 @@ Policy load_policy(const Json& cfg, const std::string& run_dir, bool value_head,
     p.source = from;
   } else {
     auto config = model::ModelConfig::preset(m.at("preset").get<std::string>());
+    const std::string dt = m.at("dtype").get<std::string>();
+    if (!dt.empty()) config.dtype = model::parse_dtype(dt, "model.dtype");
     p.model = std::make_shared<model::Transformer>(config, value_head);
     p.model->init_random(m.at("init_seed").get<uint64_t>());
     p.source = "preset " + m.at("preset").get<std::string>() + " (random weights, seed " +
                std::to_string(m.at("init_seed").get<uint64_t>()) + ")";
   }
+  // The tokenizer: tokenizer.path, the model folder's, the run's own, and only then a
+  // checkpoint's copy (copied into the run first: old checkpoints are deleted as new ones come).
   std::string tdir = cfg.at("tokenizer").at("path").get<std::string>();
-  if (tdir.empty() && !from.empty() && fs::exists(fs::path(from) / "tokenizer.json")) tdir = from;
+  const fs::path run_tok = fs::path(run_dir) / "tokenizer";
   if (tdir.empty() && !path.empty() && fs::exists(fs::path(path) / "tokenizer.json")) tdir = path;
+  if (tdir.empty() && fs::exists(run_tok / "tokenizer.json")) tdir = run_tok.string();
+  if (tdir.empty() && !weights_dir.empty() && fs::exists(fs::path(weights_dir) / "tokenizer.json")) {
+    fs::create_directories(run_tok);
+    model::copy_tokenizer_files(weights_dir, run_tok.string());
+    tdir = run_tok.string();
+  }
   if (tdir.empty()) {
     // A byte tokenizer with an end-of-text token, kept in the run folder so that checkpoints
     // and exports carry it.

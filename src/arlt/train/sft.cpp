@@ -212,6 +212,9 @@ SFTSummary run_sft(const Json& cfg, const RunOptions& opt) {
   if (opt.resume) {
     resume_from = latest_checkpoint(run_dir);
     if (resume_from.empty()) throw Error("--resume: no checkpoint in " + run_dir + "/checkpoints");
+  } else if (!latest_checkpoint(run_dir).empty()) {
+    throw Error("run.out: " + run_dir + " already holds checkpoints of an earlier run; continue it with --resume or "
+                "choose another run.out");
   }
   Policy policy = load_policy(cfg, run_dir, false, resume_from.empty() ? "" : resume_from + "/model");
   auto& model = *policy.model;
@@ -272,6 +275,7 @@ SFTSummary run_sft(const Json& cfg, const RunOptions& opt) {
   Progress progress(steps);
   model.train();
   const int64_t last = opt.stop_after > 0 ? std::min(opt.stop_after, steps) : steps;
+  sum.steps_done = start;
   for (int64_t step = start + 1; step <= last; ++step) {
     Stopwatch sw;
     const double lr = lr_at(os, step);
@@ -283,7 +287,7 @@ SFTSummary run_sft(const Json& cfg, const RunOptions& opt) {
     for (int64_t i = 0; i < batch_size; i += micro) {
       micros.push_back(make_batch(rows, std::vector<int64_t>(pick.begin() + i, pick.begin() + i + micro)));
       tokens += micros.back().tokens;
-      all_tokens += static_cast<double>(micros.back().ids.numel());
+      all_tokens += static_cast<double>((micros.back().seg > 0).sum().item<int64_t>());  // real tokens, not padding
     }
     optim->zero_grad();
     double loss = 0;
@@ -301,6 +305,7 @@ SFTSummary run_sft(const Json& cfg, const RunOptions& opt) {
       m["skipped"] = 0;
     } else {
       ++sum.skipped_updates;
+      guard.reject();
       m["skipped"] = 1;
       log_warn("sft step ", step, ": update skipped (", why, ")");
     }
