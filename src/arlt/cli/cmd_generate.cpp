@@ -117,23 +117,16 @@ void add_generate(CLI::App& app) {
     std::shared_ptr<tokenizer::Tokenizer> tok;
     if (std::filesystem::exists(std::filesystem::path(o->model) / "tokenizer.json"))
       tok = tokenizer::Tokenizer::from_folder(o->model);
-    engine::EngineOptions eo;
-    eo.max_seqs = o->max_seqs;
-    engine::Engine eng(m, tok, eo);
-
-    std::vector<std::string> shown;
-    std::map<std::string, size_t> index_of;
+    // All requests are read first, so that the KV cache is sized for the longest one instead of
+    // the model's whole context (for a 2k-context model and 256 slots that is gigabytes of zeros).
+    std::vector<std::pair<engine::Request, std::string>> requests;  // request, where it came from
+    std::vector<std::string> texts;
     auto add = [&](const ordered_json& j, const std::string& where) {
       std::string text;
       engine::Request r = request_from_line(j, where, *o, tok.get(), &text);
-      if (r.id.empty()) r.id = std::to_string(shown.size());
-      try {
-        r.id = eng.submit(std::move(r));
-      } catch (const Error& e) {
-        throw Error(where + ": " + e.what());
-      }
-      index_of[r.id] = shown.size();
-      shown.push_back(text);
+      if (r.id.empty()) r.id = std::to_string(requests.size());
+      requests.emplace_back(std::move(r), where);
+      texts.push_back(text);
     };
     if (!o->prompts.empty()) {
       std::ifstream in(o->prompts);
@@ -151,6 +144,25 @@ void add_generate(CLI::App& app) {
       }
     } else {
       for (size_t i = 0; i < o->prompt_texts.size(); ++i) add({{"prompt", o->prompt_texts[i]}}, "--prompt " + std::to_string(i + 1));
+    }
+    engine::EngineOptions eo;
+    eo.max_seqs = o->max_seqs;
+    int64_t need = 2;
+    for (const auto& [r, where] : requests)
+      need = std::max<int64_t>(need, static_cast<int64_t>(r.prompt.size()) + r.params.max_tokens + 1);
+    eo.max_seq_len = std::min<int64_t>(need, m->config().max_position_embeddings);
+    engine::Engine eng(m, tok, eo);
+    std::vector<std::string> shown;
+    std::map<std::string, size_t> index_of;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      std::string id;
+      try {
+        id = eng.submit(std::move(requests[i].first));
+      } catch (const Error& e) {
+        throw Error(requests[i].second + ": " + e.what());
+      }
+      index_of[id] = shown.size();
+      shown.push_back(texts[i]);
     }
 
     const auto t0 = std::chrono::steady_clock::now();
