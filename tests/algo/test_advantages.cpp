@@ -8,6 +8,7 @@
 
 #include "arlt/algo/advantages.h"
 #include "arlt/base/error.h"
+#include "../test_util.h"
 
 using namespace arlt::algo;
 
@@ -15,10 +16,7 @@ namespace {
 
 const auto F = torch::kFloat32;
 
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, double tol = 1e-5) {
-  ASSERT_EQ(got.sizes(), want.sizes());
-  EXPECT_TRUE(torch::allclose(got.to(torch::kDouble), want.to(torch::kDouble), tol, tol)) << "got\n" << got << "\nwant\n" << want;
-}
+using arlt::test::expect_close;
 
 // Four responses: rows 0, 2, 3 answer prompt 5, row 1 alone answers prompt 9 (ids are arbitrary).
 // Group 5 scores {3, 0, 0}: mean 1, Bessel variance ((2)^2 + 1 + 1) / 2 = 3, std sqrt(3) = 1.7320508.

@@ -9,6 +9,7 @@
 #include "arlt/algo/entropy.h"
 #include "arlt/algo/kl.h"
 #include "arlt/base/error.h"
+#include "../test_util.h"
 
 using namespace arlt::algo;
 
@@ -16,10 +17,7 @@ namespace {
 
 const auto F = torch::kFloat32;
 
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, double tol = 1e-5) {
-  ASSERT_EQ(got.sizes(), want.sizes());
-  EXPECT_TRUE(torch::allclose(got.to(torch::kDouble), want.to(torch::kDouble), tol, tol)) << "got\n" << got << "\nwant\n" << want;
-}
+using arlt::test::expect_close;
 
 // logp - ref = 0.5, -1, 0 | 0, 2, -30; no mask: every entry is returned.
 torch::Tensor logp() { return torch::tensor({{-1.0, -2.0, -0.5}, {-1.0, -1.0, -30.5}}, F); }

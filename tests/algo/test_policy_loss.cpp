@@ -8,6 +8,7 @@
 
 #include "arlt/algo/policy_loss.h"
 #include "arlt/base/error.h"
+#include "../test_util.h"
 
 using namespace arlt::algo;
 
@@ -15,10 +16,7 @@ namespace {
 
 const auto F = torch::kFloat32;
 
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, double tol = 1e-5) {
-  ASSERT_EQ(got.sizes(), want.sizes());
-  EXPECT_TRUE(torch::allclose(got.to(torch::kDouble), want.to(torch::kDouble), tol, tol)) << "got\n" << got << "\nwant\n" << want;
-}
+using arlt::test::expect_close;
 
 // log-probabilities whose ratio to old_logp = -1 is exactly `ratios`, as a leaf that wants a gradient.
 torch::Tensor logp_for(const torch::Tensor& ratios) { return (ratios.log() - 1.0).detach().requires_grad_(true); }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../test_fs.h"
 #include "arlt/base/error.h"
 #include "arlt/base/fs.h"
 #include "arlt/config/config.h"
@@ -41,19 +42,11 @@ Json defaults() {
 // A YAML file in a fresh folder under /tmp, removed with the object.
 class YamlFile {
  public:
-  explicit YamlFile(const std::string& text) {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("arlt_config_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "run.yaml").string();
-    write_file_atomic(path_, text);
-  }
-  ~YamlFile() { std::filesystem::remove_all(dir_); }
+  explicit YamlFile(const std::string& text) : path_(dir_ / "run.yaml") { write_file_atomic(path_, text); }
   const std::string& path() const { return path_; }
 
  private:
-  std::filesystem::path dir_;
+  arlt::test::TempDir dir_;
   std::string path_;
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 #include <string>
 
+#include "../test_fs.h"
 #include "arlt/base/error.h"
 #include "arlt/base/fs.h"
 #include "arlt/data/dataset.h"
@@ -13,20 +14,14 @@
 namespace arlt::data {
 namespace {
 
-// A JSONL file under /tmp named after the test, removed at the end of it.
+// A JSONL file in a fresh folder under /tmp, removed with the object.
 class TempJsonl {
  public:
-  explicit TempJsonl(const std::string& contents) {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::string("/tmp/arlt_") + info->test_suite_name() + "_" + info->name() + "_" +
-            std::to_string(::getpid()) + "_" + std::to_string(counter_++) + ".jsonl";
-    write_file_atomic(path_, contents);
-  }
-  ~TempJsonl() { std::remove(path_.c_str()); }
+  explicit TempJsonl(const std::string& contents) : path_(dir_ / "data.jsonl") { write_file_atomic(path_, contents); }
   const std::string& path() const { return path_; }
 
  private:
-  static inline int counter_ = 0;
+  arlt::test::TempDir dir_;
   std::string path_;
 };
 

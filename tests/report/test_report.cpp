@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../test_fs.h"
 #include "arlt/base/error.h"
 #include "arlt/base/fs.h"
 #include "arlt/report/curve_png.h"
@@ -20,21 +21,12 @@ namespace fs = std::filesystem;
 // A fresh run folder under the system temp folder, removed at the end of the test.
 class RunDir {
  public:
-  RunDir() {
-    static int counter = 0;
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("arlt_report_" + std::string(info->name()) + "_" + std::to_string(::getpid()) + "_" + std::to_string(++counter));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~RunDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-  std::string metrics() const { return (path_ / "metrics.jsonl").string(); }
+  std::string str() const { return dir_.str(); }
+  std::string metrics() const { return dir_ / "metrics.jsonl"; }
   void write(const std::string& text) const { std::ofstream(metrics(), std::ios::binary) << text; }
 
  private:
-  fs::path path_;
+  arlt::test::TempDir dir_;
 };
 
 size_t count(const std::string& s, const std::string& what) {

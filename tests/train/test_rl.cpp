@@ -182,8 +182,8 @@ TEST(TrainOptim, ScheduleAndGuard) {
   EXPECT_EQ(g.check(1.0, 1.0), "");
   EXPECT_NE(g.check(std::nan(""), 1.0), "");
   EXPECT_NE(g.check(1.0, INFINITY), "");
-  g.accept(1.0, 1.0);
-  g.accept(1.0, 1.0);
+  g.accept(1.0);
+  g.accept(1.0);
   EXPECT_NE(g.check(1.0, 50.0).find("grad norm"), std::string::npos);  // a spike after warm-up
   EXPECT_EQ(g.check(1.0, 5.0), "");
   EXPECT_THROW(train::optim_settings({{"lr", -1.0}}, 10), Error);
@@ -256,13 +256,13 @@ TEST(TrainRL, ARunFolderWithCheckpointsNeedsResumeAndKeepsItsTokenizer) {
 
 TEST(TrainOptim, GuardAcceptsANewScaleAfterThreeSpikes) {
   train::UpdateGuard g(10.0, 1);
-  g.accept(1.0, 1.0);
+  g.accept(1.0);
   for (int i = 0; i < 3; ++i) {
     EXPECT_NE(g.check(1.0, 100.0), "");
     g.reject();
   }
   EXPECT_EQ(g.check(1.0, 100.0), "");  // the fourth in a row is taken as the new scale
-  g.accept(1.0, 100.0);
+  g.accept(100.0);
   EXPECT_EQ(g.check(1.0, 150.0), "");
   EXPECT_NE(g.check(1.0, 5000.0), "");
   EXPECT_NE(g.check(std::nan(""), 1.0), "");  // non-finite: always refused

@@ -80,36 +80,36 @@ void add_demo(CLI::App& app) {
     std::fflush(stdout);
 
     // 3. SFT on a few worked examples.
-    auto sft = train::sft_defaults();
-    config::apply_override(sft, "run.out=" + (out / "sft").string());
-    config::apply_override(sft, "run.steps=" + std::to_string(o->sft_steps));
-    config::apply_override(sft, "run.seed=" + std::to_string(o->seed));
-    config::apply_override(sft, "run.eval_every=50");
-    config::apply_override(sft, "model.path=" + init_dir);
-    config::apply_override(sft, "data.task=" + o->task);
-    config::apply_override(sft, "data.train_size=" + std::to_string(o->sft_examples));
-    config::apply_override(sft, "data.max_len=64");
-    config::apply_override(sft, "trainer.batch_size=16");
-    config::apply_override(sft, "trainer.lr=" + num(o->sft_lr));
+    const auto sft = config::load_config(train::sft_defaults(), "", {
+        "run.out=" + (out / "sft").string(),
+        "run.steps=" + std::to_string(o->sft_steps),
+        "run.seed=" + std::to_string(o->seed),
+        "run.eval_every=50",
+        "model.path=" + init_dir,
+        "data.task=" + o->task,
+        "data.train_size=" + std::to_string(o->sft_examples),
+        "data.max_len=64",
+        "trainer.batch_size=16",
+        "trainer.lr=" + num(o->sft_lr)});
     const auto s = train::run_sft(sft, {false, 0, o->quiet});
     std::printf("SFT: %lld steps on %lld worked examples, validation loss %.3f -> %.3f\n", (long long)s.steps_done,
                 (long long)s.train_sequences, s.first_val_loss, s.last_val_loss);
     std::fflush(stdout);
 
     // 4. GRPO.
-    auto rl = train::rl_defaults();
-    config::apply_override(rl, "run.out=" + (out / "rl").string());
-    config::apply_override(rl, "run.steps=" + std::to_string(o->rl_steps));
-    config::apply_override(rl, "run.seed=" + std::to_string(o->seed));
-    config::apply_override(rl, "run.eval_every=20");
-    config::apply_override(rl, "model.path=" + (out / "sft" / "model").string());
-    config::apply_override(rl, "data.task=" + o->task);
-    config::apply_override(rl, "rollout.n=8");
-    config::apply_override(rl, "rollout.max_tokens=" + std::to_string(o->task == "format" ? 24 : 8));
-    config::apply_override(rl, "rollout.temperature=" + num(o->temperature));
-    config::apply_override(rl, "trainer.prompts_per_step=32");
-    config::apply_override(rl, "trainer.lr=" + num(o->rl_lr));
-    config::apply_override(rl, "trainer.warmup_steps=5");
+    const auto rl = config::load_config(train::rl_defaults(), "", {
+        "run.out=" + (out / "rl").string(),
+        "run.steps=" + std::to_string(o->rl_steps),
+        "run.seed=" + std::to_string(o->seed),
+        "run.eval_every=20",
+        "model.path=" + (out / "sft" / "model").string(),
+        "data.task=" + o->task,
+        "rollout.n=8",
+        "rollout.max_tokens=" + std::to_string(o->task == "format" ? 24 : 8),
+        "rollout.temperature=" + num(o->temperature),
+        "trainer.prompts_per_step=32",
+        "trainer.lr=" + num(o->rl_lr),
+        "trainer.warmup_steps=5"});
     const auto r = train::run_rl(rl, {false, 0, o->quiet});
     const auto rep = report::write_report((out / "rl").string());
     std::printf("test accuracy before RL: %5.1f%%\n", 100 * r.first_accuracy);

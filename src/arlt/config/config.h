@@ -5,13 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "arlt/base/suggest.h"
 #include "arlt/config/yaml.h"
 
 namespace arlt::config {
 
-// The candidate closest to `key` by edit distance (adjacent swaps count one, case ignored) when
-// the distance is at most max(1, key.size() / 3), else "". Ties go to the earlier candidate.
-std::string did_you_mean(const std::string& key, const std::vector<std::string>& candidates);
+using arlt::did_you_mean;  // base/suggest.h: shared with tasks, rewards and the trainer
 
 // Overlays `user` on `defaults` and returns the result (without the "*" templates). Type rules:
 // - a number default takes an int (converted) or a double; an int default takes an int or an

@@ -8,7 +8,7 @@
 #include "arlt/base/error.h"
 #include "arlt/data/countdown.h"
 #include "arlt/data/rng.h"
-#include "arlt/data/suggest.h"
+#include "arlt/base/suggest.h"
 
 namespace arlt::data {
 namespace {

@@ -89,47 +89,45 @@ std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std:
   const int64_t B = static_cast<int64_t>(rows.size()), V = logits_in.size(1);
   std::vector<SampleResult> out(B);
   torch::Tensor logits = logits_in.to(torch::kFloat32);
-  std::vector<int64_t> simple;
-  std::vector<float> inv_t;
+  std::vector<int64_t> simple;  // rows sampled together
+  std::vector<float> temps;     // their temperatures (1 for greedy rows, which take the argmax)
+  bool any_sampled = false;
   for (int64_t i = 0; i < B; ++i) {
     const SamplingParams& p = *rows[i].params;
-    if (temperature_only(p, V)) {
-      simple.push_back(i);
-      inv_t.push_back(p.temperature > 0 ? static_cast<float>(1.0 / p.temperature) : 0.f);  // 0: greedy
-    } else {
+    if (!temperature_only(p, V)) {
       out[i] = sample(logits[i], p, *rows[i].history, *rows[i].gen);
+      continue;
     }
+    simple.push_back(i);
+    temps.push_back(p.temperature > 0 ? static_cast<float>(p.temperature) : 1.f);
+    any_sampled |= p.temperature > 0;
   }
-  if (!simple.empty()) {
-    torch::Tensor idx = torch::tensor(simple, torch::kInt64);
-    torch::Tensor x = logits.index_select(0, idx);
-    torch::Tensor raw_lp = x.log_softmax(1);
-    // Greedy rows (inverse temperature 0) take the argmax; their processed log-prob is 0 as in sample().
-    std::vector<float> t_div(inv_t.size());
-    for (size_t j = 0; j < simple.size(); ++j) t_div[j] = inv_t[j] == 0.f ? 1.f : static_cast<float>(rows[simple[j]].params->temperature);
-    // x / T as sample() computes it (not x * (1/T), which can differ in the last bit).
-    torch::Tensor lp = (x / torch::tensor(t_div).unsqueeze(1)).log_softmax(1);
-    torch::Tensor probs = lp.exp();
-    torch::Tensor argmax = x.argmax(1).contiguous();
-    const int64_t* am = argmax.data_ptr<int64_t>();
-    std::vector<int64_t> tokens(simple.size());
-    for (size_t j = 0; j < simple.size(); ++j)
-      tokens[j] = inv_t[j] == 0.f ? am[j]
-                                  : at::multinomial(probs[static_cast<int64_t>(j)], 1, false, *rows[simple[j]].gen).item<int64_t>();
-    torch::Tensor tok = torch::tensor(tokens, torch::kInt64).unsqueeze(1);
-    torch::Tensor raw_at = raw_lp.gather(1, tok).squeeze(1).contiguous(), lp_at = lp.gather(1, tok).squeeze(1).contiguous();
-    const float* r = raw_at.data_ptr<float>();
-    const float* q = lp_at.data_ptr<float>();
-    for (size_t j = 0; j < simple.size(); ++j) {
-      SampleResult& sr = out[simple[j]];
-      sr.token = tokens[j];
-      sr.logprob = r[j];
-      sr.processed_logprob = inv_t[j] == 0.f ? 0.0 : q[j];
-      const int64_t k = rows[simple[j]].params->logprobs;
-      if (k > 0) {
-        auto [vals, ids] = raw_lp[static_cast<int64_t>(j)].topk(std::min<int64_t>(k, V));
-        for (int64_t t = 0; t < vals.size(0); ++t) sr.top.emplace_back(ids[t].item<int64_t>(), vals[t].item<double>());
-      }
+  if (simple.empty()) return out;
+  const int64_t n = static_cast<int64_t>(simple.size());
+  torch::Tensor x = n == B ? logits : logits.index_select(0, torch::tensor(simple, torch::kInt64));
+  torch::Tensor raw_lp = x.log_softmax(1);
+  // x / T as sample() computes it (not x * (1/T), which can differ in the last bit).
+  torch::Tensor lp = any_sampled ? (x / torch::tensor(temps).unsqueeze(1)).log_softmax(1) : torch::Tensor();
+  torch::Tensor probs = any_sampled ? lp.exp() : torch::Tensor();
+  torch::Tensor argmax = x.argmax(1).contiguous();
+  std::vector<int64_t> tokens(n);
+  for (int64_t j = 0; j < n; ++j) {
+    const SamplingParams& p = *rows[simple[j]].params;
+    tokens[j] = p.temperature > 0 ? at::multinomial(probs[j], 1, false, *rows[simple[j]].gen).item<int64_t>()
+                                  : argmax.data_ptr<int64_t>()[j];
+  }
+  torch::Tensor tok = torch::tensor(tokens, torch::kInt64).unsqueeze(1);
+  torch::Tensor raw_at = raw_lp.gather(1, tok).squeeze(1).contiguous();
+  torch::Tensor lp_at = any_sampled ? lp.gather(1, tok).squeeze(1).contiguous() : torch::Tensor();
+  for (int64_t j = 0; j < n; ++j) {
+    const SamplingParams& p = *rows[simple[j]].params;
+    SampleResult& sr = out[simple[j]];
+    sr.token = tokens[j];
+    sr.logprob = raw_at.data_ptr<float>()[j];
+    sr.processed_logprob = p.temperature > 0 ? lp_at.data_ptr<float>()[j] : 0.0;  // greedy: 0, as in sample()
+    if (p.logprobs > 0) {
+      auto [vals, ids] = raw_lp[j].topk(std::min<int64_t>(p.logprobs, V));
+      for (int64_t t = 0; t < vals.size(0); ++t) sr.top.emplace_back(ids[t].item<int64_t>(), vals[t].item<double>());
     }
   }
   return out;

@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "arlt/base/error.h"
-#include "arlt/data/suggest.h"
+#include "arlt/base/suggest.h"
 #include "arlt/data/tasks.h"
 
 namespace arlt::reward {
@@ -50,7 +50,7 @@ std::string trim(const std::string& s) {
 }
 
 Error unknown_reward(const std::string& name) {
-  return Error("unknown reward \"" + name + "\"" + data::unknown_name_hint(name, reward_names()));
+  return Error("unknown reward \"" + name + "\"" + unknown_name_hint(name, reward_names()));
 }
 
 }  // namespace

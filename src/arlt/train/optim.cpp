@@ -79,27 +79,24 @@ std::string UpdateGuard::check(double loss, double gnorm) const {
   return "";
 }
 
-void UpdateGuard::accept(double loss, double gnorm) {
+void UpdateGuard::accept(double gnorm) {
   // After a run of spikes the accepted norm is the new scale: the mean restarts from it.
   const bool new_scale = rejected_in_a_row_ >= 3;
   rejected_in_a_row_ = 0;
   // An update with no gradient (every advantage zero) says nothing about the usual scale.
   if (gnorm == 0.0) return;
   const double a = accepted_ == 0 || new_scale ? 1.0 : 0.1;
-  mean_loss_ += a * (std::abs(loss) - mean_loss_);
   mean_gnorm_ += a * (gnorm - mean_gnorm_);
   ++accepted_;
 }
 
 nlohmann::json UpdateGuard::state() const {
-  return {{"accepted", accepted_}, {"rejected_in_a_row", rejected_in_a_row_}, {"mean_loss", mean_loss_},
-          {"mean_gnorm", mean_gnorm_}};
+  return {{"accepted", accepted_}, {"rejected_in_a_row", rejected_in_a_row_}, {"mean_gnorm", mean_gnorm_}};
 }
 
 void UpdateGuard::load(const nlohmann::json& s) {
   accepted_ = s.at("accepted").get<int64_t>();
   rejected_in_a_row_ = s.value("rejected_in_a_row", int64_t{0});
-  mean_loss_ = s.at("mean_loss").get<double>();
   mean_gnorm_ = s.at("mean_gnorm").get<double>();
 }
 

@@ -43,7 +43,7 @@ class UpdateGuard {
   explicit UpdateGuard(double factor = 10.0, int64_t warmup = 5) : factor_(factor), warmup_(warmup) {}
   // "" when the update may be applied, else the reason.
   std::string check(double loss, double grad_norm) const;
-  void accept(double loss, double grad_norm);
+  void accept(double grad_norm);
   void reject() { ++rejected_in_a_row_; }
   nlohmann::json state() const;
   void load(const nlohmann::json& state);
@@ -52,7 +52,7 @@ class UpdateGuard {
   double factor_;
   int64_t warmup_;
   int64_t accepted_ = 0, rejected_in_a_row_ = 0;
-  double mean_loss_ = 0.0, mean_gnorm_ = 0.0;
+  double mean_gnorm_ = 0.0;
 };
 
 }  // namespace arlt::train

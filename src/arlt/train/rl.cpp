@@ -77,6 +77,7 @@ struct Settings {
   algo::AdvantageOptions aopt;
   std::vector<reward::RewardSpec> rewards;
   std::string accuracy_reward;
+  int accuracy_index = -1;  // where the accuracy reward sits in `rewards` (-1: scored on its own)
   int64_t overlong_buffer;
   double overlong_penalty;
 };
@@ -165,9 +166,11 @@ Settings read_settings(const Json& c) {
                 "normalises by tokens or sequences)");
   if (s.rollout_logprobs && s.adv == "gae")
     throw Error("algorithm.old_logprobs: 'rollout' cannot be combined with advantage 'gae' (its values come from the old forward)");
-  for (const auto& r : s.rewards)
-    if (!reward::has_reward(r.name)) reward::score({r}, {});  // throws the unknown-name error with suggestions
-  if (!reward::has_reward(s.accuracy_reward)) reward::score({{s.accuracy_reward, 1.0}}, {});
+  // parse_reward_specs names an unknown reward with a suggestion.
+  if (reward::parse_reward_specs(s.accuracy_reward).size() != 1)
+    throw Error("reward.accuracy: expected one reward name, found '" + s.accuracy_reward + "'");
+  for (size_t k = 0; k < s.rewards.size(); ++k)
+    if (s.rewards[k].name == s.accuracy_reward) s.accuracy_index = static_cast<int>(k);
   if (s.overlong_buffer < 0 || s.overlong_buffer >= get<int64_t>(c, "rollout.max_tokens"))
     throw Error("reward.overlong_buffer: must be in [0, rollout.max_tokens)");
   return s;
@@ -351,7 +354,8 @@ void RLTrainer::score(std::vector<Rollout>& rollouts, Json& m) {
     ro.reward = res.total;
     ro.components = res.components;
     for (size_t k = 0; k < res.components.size(); ++k) comp_sum[k] += res.components[k];
-    ro.accuracy = reward::score({{s_.accuracy_reward, 1.0}}, in).total;
+    ro.accuracy = s_.accuracy_index >= 0 ? res.components[s_.accuracy_index]
+                                         : reward::score({{s_.accuracy_reward, 1.0}}, in).total;
     // DAPO's soft overlong penalty: linear over the last overlong_buffer tokens of the budget.
     if (s_.overlong_buffer > 0) {
       const int64_t over = static_cast<int64_t>(ro.response.size()) - (max_tokens - s_.overlong_buffer);
@@ -583,7 +587,7 @@ RLSummary RLTrainer::run() {
             const bool want_entropy = s_.entropy_coef > 0 || (s_.rollout_logprobs && epoch == 0);
             auto sc = score_tokens(model, mb, s_.temperature, want_entropy, gae, s_.entropy_coef > 0);
             if (want_entropy && s_.rollout_logprobs && epoch == 0)
-              entropy.index_copy_(0, idx, torch::cat({sc.entropy.detach(), torch::zeros({sc.entropy.size(0), S1 - w})}, 1));
+              entropy.narrow(1, 0, w).index_copy_(0, idx, sc.entropy.detach());
             auto pl = algo::policy_loss(s_.ploss, sc.logp, pick(old_logp), pick(aout.advantages), mb.mask, po);
             torch::Tensor loss = pl.loss;
             if (ref_ && !s_.kl_in_reward)
@@ -609,7 +613,7 @@ RLSummary RLTrainer::run() {
           const std::string why = guard_.check(loss_mb, gnorm);
           if (why.empty()) {
             optim_->step();
-            guard_.accept(loss_mb, gnorm);
+            guard_.accept(gnorm);
           } else {
             ++skipped_now;
             guard_.reject();

@@ -301,7 +301,7 @@ SFTSummary run_sft(const Json& cfg, const RunOptions& opt) {
     Json m = {{"step", step}, {"loss", loss}, {"grad_norm", gnorm}, {"lr", lr}};
     if (why.empty()) {
       optim->step();
-      guard.accept(loss, gnorm);
+      guard.accept(gnorm);
       m["skipped"] = 0;
     } else {
       ++sum.skipped_updates;
