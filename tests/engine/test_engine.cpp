@@ -262,3 +262,33 @@ TEST(Sampler, BatchedRowsDrawWhatEachRowDrawsAlone) {
     }
   }
 }
+
+TEST(Sampler, DrawsFollowTheDistribution) {
+  // 40000 draws from softmax(x / T) over 6 tokens (one batched row with T = 0.8 and one top-k row
+  // through sample()): empirical frequencies within 4 standard errors of the probabilities, and a
+  // token top-k removed is never drawn.
+  torch::Tensor x = torch::tensor({2.0f, 1.0f, 0.5f, 0.0f, -1.0f, -3.0f});
+  engine::SamplingParams t08, topk;
+  t08.temperature = 0.8;
+  topk.temperature = 1.0;
+  topk.top_k = 3;
+  at::Generator g = at::detail::createCPUGenerator(7);
+  std::vector<int64_t> hist;
+  const int N = 40000;
+  std::vector<int> c1(6), c2(6);
+  torch::Tensor two = torch::stack({x, x});
+  for (int i = 0; i < N; ++i) {
+    std::vector<engine::RowSampling> rows = {{&t08, &hist, &g}, {&topk, &hist, &g}};
+    auto r = engine::sample_rows(two, rows);
+    ++c1[r[0].token];
+    ++c2[r[1].token];
+  }
+  torch::Tensor p1 = (x / 0.8).softmax(0), p2 = x.narrow(0, 0, 3).softmax(0);
+  for (int k = 0; k < 6; ++k) {
+    const double p = p1[k].item<double>(), se = std::sqrt(p * (1 - p) / N);
+    EXPECT_NEAR(c1[k] / double(N), p, 4 * se + 1e-4) << "T=0.8 token " << k;
+    const double q = k < 3 ? p2[k].item<double>() : 0.0, se2 = std::sqrt(q * (1 - q) / N);
+    if (k < 3) EXPECT_NEAR(c2[k] / double(N), q, 4 * se2) << "top-k token " << k;
+    else EXPECT_EQ(c2[k], 0) << "top-k removed token " << k;
+  }
+}

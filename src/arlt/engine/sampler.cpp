@@ -1,7 +1,12 @@
 #include "arlt/engine/sampler.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <unordered_map>
 
 #include "arlt/base/error.h"
@@ -58,6 +63,28 @@ torch::Tensor process_logits(const torch::Tensor& logits, const SamplingParams& 
   return x;
 }
 
+static int64_t draw_from(const float* probs, int64_t V, at::Generator& gen) {
+  double u;
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    u = static_cast<double>(gen.get<at::CPUGeneratorImpl>()->random64() >> 11) * 0x1.0p-53;  // [0, 1)
+  }
+  double total = 0;
+  for (int64_t i = 0; i < V; ++i) total += probs[i];
+  if (!(total > 0) || !std::isfinite(total)) throw Error("sampling: the distribution has no finite positive mass");
+  // The first token whose cumulative mass passes u * total: never a zero-probability one.
+  const double target = u * total;
+  double acc = 0;
+  int64_t last = -1;
+  for (int64_t i = 0; i < V; ++i) {
+    if (probs[i] <= 0) continue;
+    acc += probs[i];
+    last = i;
+    if (acc > target) return i;
+  }
+  return last;  // rounding: u * total at the very top
+}
+
 SampleResult sample(const torch::Tensor& logits, const SamplingParams& p, const std::vector<int64_t>& history,
                     at::Generator& gen) {
   SampleResult r;
@@ -67,7 +94,8 @@ SampleResult sample(const torch::Tensor& logits, const SamplingParams& p, const 
     r.token = processed.argmax().item<int64_t>();
   } else {
     torch::Tensor lp = processed.log_softmax(0);
-    r.token = at::multinomial(lp.exp(), 1, false, gen).item<int64_t>();
+    torch::Tensor probs = lp.exp().contiguous();
+    r.token = draw_from(probs.data_ptr<float>(), probs.size(0), gen);
     r.processed_logprob = lp[r.token].item<double>();
   }
   r.logprob = raw_lp[r.token].item<double>();
@@ -105,19 +133,26 @@ std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std:
   if (simple.empty()) return out;
   const int64_t n = static_cast<int64_t>(simple.size());
   torch::Tensor x = n == B ? logits : logits.index_select(0, torch::tensor(simple, torch::kInt64));
-  torch::Tensor raw_lp = x.log_softmax(1);
-  // x / T as sample() computes it (not x * (1/T), which can differ in the last bit).
-  torch::Tensor lp = any_sampled ? (x / torch::tensor(temps).unsqueeze(1)).log_softmax(1) : torch::Tensor();
-  torch::Tensor probs = any_sampled ? lp.exp() : torch::Tensor();
-  torch::Tensor argmax = x.argmax(1).contiguous();
+  const bool all_t1 = std::all_of(temps.begin(), temps.end(), [](float t) { return t == 1.f; });
+  const bool any_greedy = std::any_of(simple.begin(), simple.end(), [&](int64_t i) { return rows[i].params->temperature == 0; });
+  // x / T as sample() computes it (not x * (1/T), which can differ in the last bit); at T = 1
+  // that is the raw log-softmax itself. Otherwise the raw log-probs need only the row's
+  // log-sum-exp (a full raw log-softmax row only for rows that report top log-probs).
+  torch::Tensor lp = !any_sampled ? torch::Tensor() : all_t1 ? x.log_softmax(1) : (x / torch::tensor(temps).unsqueeze(1)).log_softmax(1);
+  torch::Tensor lse = all_t1 && any_sampled ? torch::Tensor() : x.logsumexp(1).contiguous();
+  torch::Tensor probs = any_sampled ? lp.exp().contiguous() : torch::Tensor();
+  torch::Tensor argmax = any_greedy ? x.argmax(1).contiguous() : torch::Tensor();
   std::vector<int64_t> tokens(n);
-  for (int64_t j = 0; j < n; ++j) {
-    const SamplingParams& p = *rows[simple[j]].params;
-    tokens[j] = p.temperature > 0 ? at::multinomial(probs[j], 1, false, *rows[simple[j]].gen).item<int64_t>()
-                                  : argmax.data_ptr<int64_t>()[j];
-  }
+  // One uniform draw per row from the row's own stream and an inverse-CDF scan (rows in parallel).
+  at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t j = lo; j < hi; ++j) {
+      const SamplingParams& p = *rows[simple[j]].params;
+      tokens[j] = p.temperature > 0 ? draw_from(probs.data_ptr<float>() + j * V, V, *rows[simple[j]].gen)
+                                    : argmax.data_ptr<int64_t>()[j];
+    }
+  });
   torch::Tensor tok = torch::tensor(tokens, torch::kInt64).unsqueeze(1);
-  torch::Tensor raw_at = raw_lp.gather(1, tok).squeeze(1).contiguous();
+  torch::Tensor raw_at = (lse.defined() ? x.gather(1, tok).squeeze(1) - lse : lp.gather(1, tok).squeeze(1)).contiguous();
   torch::Tensor lp_at = any_sampled ? lp.gather(1, tok).squeeze(1).contiguous() : torch::Tensor();
   for (int64_t j = 0; j < n; ++j) {
     const SamplingParams& p = *rows[simple[j]].params;
@@ -126,7 +161,7 @@ std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std:
     sr.logprob = raw_at.data_ptr<float>()[j];
     sr.processed_logprob = p.temperature > 0 ? lp_at.data_ptr<float>()[j] : 0.0;  // greedy: 0, as in sample()
     if (p.logprobs > 0) {
-      auto [vals, ids] = raw_lp[j].topk(std::min<int64_t>(p.logprobs, V));
+      auto [vals, ids] = x[j].log_softmax(0).topk(std::min<int64_t>(p.logprobs, V));
       for (int64_t t = 0; t < vals.size(0); ++t) sr.top.emplace_back(ids[t].item<int64_t>(), vals[t].item<double>());
     }
   }
