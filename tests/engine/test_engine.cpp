@@ -292,3 +292,112 @@ TEST(Sampler, DrawsFollowTheDistribution) {
     else EXPECT_EQ(c2[k], 0) << "top-k removed token " << k;
   }
 }
+
+TEST(Engine, ChunkedPrefillMixedWithDecodeUnderATokenBudget) {
+  // A budget of 4 tokens a step with 4 slots: prompts of up to 30 tokens are prefilled in
+  // chunks, in the same forward as the decode tokens of running sequences. Same tokens as the
+  // plain loop, and no step runs more than the budget.
+  auto m = tiny_model(5);
+  engine::EngineOptions opt;
+  opt.max_seqs = 4;
+  opt.max_batch_tokens = 4;
+  Engine eng(m, nullptr, opt);
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<int64_t> lens = {3, 30, 7, 1, 22, 11}, max_new = {9, 6, 8, 12, 5, 7};
+  for (size_t i = 0; i < lens.size(); ++i) {
+    prompts.push_back(random_prompt(lens[i], 60 + i));
+    eng.submit(make(prompts.back(), max_new[i]));
+  }
+  std::vector<engine::Completion> out;
+  int64_t max_step = 0, mixed_steps = 0;
+  while (!eng.idle()) {
+    auto done = eng.step();
+    out.insert(out.end(), done.begin(), done.end());
+    max_step = std::max(max_step, eng.last_step_tokens());
+    mixed_steps += eng.last_step_decode_tokens() > 0 && eng.last_step_tokens() > eng.last_step_decode_tokens();
+  }
+  EXPECT_LE(max_step, 4);
+  EXPECT_GT(mixed_steps, 5);  // prefill chunks rode along with decode tokens
+  ASSERT_EQ(out.size(), prompts.size());
+  for (const auto& c : out) {
+    const size_t i = std::stoul(c.request_id.substr(4));  // "req-<k>"
+    EXPECT_EQ(c.tokens, greedy_reference(*m, prompts[i], max_new[i])) << "request " << i;
+  }
+  engine::EngineOptions bad;
+  bad.max_seqs = 8;
+  bad.max_batch_tokens = 4;
+  EXPECT_THROW(Engine(m, nullptr, bad), Error);
+}
+
+TEST(Engine, AttentionKernelEqualsTorchOps) {
+  // The CPU decode kernel against the torch path (gathered keys, masked softmax) on the same
+  // mixed batch with sampling and n > 1: same tokens, log-probs within 1e-5.
+  auto m = tiny_model(6);
+  std::vector<std::vector<engine::Completion>> runs;
+  for (bool kernel : {true, false}) {
+    engine::EngineOptions opt;
+    opt.max_seqs = 6;
+    opt.max_batch_tokens = 24;
+    Engine eng(m, nullptr, opt);
+    eng.set_kernel_attention(kernel);
+    for (int i = 0; i < 4; ++i) eng.submit(make(random_prompt(3 + 9 * i, 80 + i), 10 + 3 * i, 0.9, 11 + i, 2));
+    runs.push_back(eng.run());
+  }
+  ASSERT_EQ(runs[0].size(), 8u);
+  ASSERT_EQ(runs[1].size(), 8u);
+  for (size_t i = 0; i < runs[0].size(); ++i) {
+    EXPECT_EQ(runs[0][i].tokens, runs[1][i].tokens) << i;
+    for (size_t k = 0; k < runs[0][i].logprobs.size() && k < runs[1][i].logprobs.size(); ++k)
+      EXPECT_NEAR(runs[0][i].logprobs[k], runs[1][i].logprobs[k], 1e-5) << i << " " << k;
+  }
+}
+
+TEST(Engine, PauseMidGenerationThenResume) {
+  // A sample paused after 3 steps finishes with "paused" and its tokens so far; extend() with
+  // no tokens resumes it from its cache, and the two parts equal one uninterrupted greedy run.
+  // A sample paused before it starts stops after its first token. Unknown samples: errors.
+  auto m = tiny_model(7);
+  const auto prompt = random_prompt(6, 90);
+  Engine eng(m);
+  const std::string id = eng.submit(make(prompt, 12));
+  const std::string other = eng.submit(make(random_prompt(4, 91), 12, 0.0, 0, 2));
+  std::vector<engine::Completion> done;
+  for (int i = 0; i < 3; ++i) {
+    auto d = eng.step();
+    done.insert(done.end(), d.begin(), d.end());
+  }
+  eng.pause(id, 0);
+  auto d = eng.step();
+  done.insert(done.end(), d.begin(), d.end());
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].finish_reason, "paused");
+  const auto first = done[0].tokens;
+  EXPECT_GE(first.size(), 3u);
+  EXPECT_LT(first.size(), 12u);
+  EXPECT_EQ(eng.parked(), 1);
+  engine::SamplingParams p;
+  p.temperature = 0;
+  p.max_tokens = 12 - static_cast<int64_t>(first.size());
+  eng.extend(id, 0, {}, p);
+  auto rest = eng.run();
+  const engine::Completion* resumed = nullptr;
+  for (const auto& c : rest)
+    if (c.request_id == id) resumed = &c;
+  ASSERT_NE(resumed, nullptr);
+  std::vector<int64_t> all = first;
+  all.insert(all.end(), resumed->tokens.begin(), resumed->tokens.end());
+  EXPECT_EQ(all, greedy_reference(*m, prompt, 12));
+  EXPECT_EQ(resumed->finish_reason, "length");
+
+  const std::string late = eng.submit(make(prompt, 12));
+  eng.pause(late, 0);
+  auto paused = eng.run();
+  ASSERT_EQ(paused.size(), 1u);
+  EXPECT_EQ(paused[0].finish_reason, "paused");
+  EXPECT_EQ(paused[0].tokens.size(), 1u);
+  EXPECT_THROW(eng.pause("nope", 0), Error);
+  EXPECT_THROW(eng.pause(other, 0), Error);  // finished: nothing to pause
+  const std::string two = eng.submit(make(prompt, 5, 0.0, 0, 2));
+  EXPECT_THROW(eng.pause(two, 2), Error);     // it has samples 0 and 1
+  eng.run();
+}

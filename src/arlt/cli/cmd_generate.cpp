@@ -26,7 +26,7 @@ struct Opts {
   std::string model, prompts, out, dtype;
   std::vector<std::string> prompt_texts, stop;
   engine::SamplingParams params;
-  int64_t max_seqs = 64;
+  int64_t max_seqs = 64, max_batch_tokens = 0;
   bool quiet = false;
 };
 
@@ -106,6 +106,8 @@ void add_generate(CLI::App& app) {
   sub->add_option("--stop", o->stop, "stop string (repeatable)");
   sub->add_option("--logprobs", o->params.logprobs, "top log-probs to report per token (0-20)");
   sub->add_option("--max-seqs", o->max_seqs, "sequences decoding at once")->capture_default_str();
+  sub->add_option("--max-batch-tokens", o->max_batch_tokens,
+                  "tokens per engine step: decode first, then prompt chunks (0 = max(2048, max-seqs))");
   sub->add_option("--dtype", o->dtype, "float32 or bfloat16 (default: the model's)");
   sub->add_flag("--quiet", o->quiet, "no progress line");
   sub->callback([o] {
@@ -147,6 +149,7 @@ void add_generate(CLI::App& app) {
     }
     engine::EngineOptions eo;
     eo.max_seqs = o->max_seqs;
+    eo.max_batch_tokens = o->max_batch_tokens;
     int64_t need = 2;
     for (const auto& [r, where] : requests)
       need = std::max<int64_t>(need, static_cast<int64_t>(r.prompt.size()) + r.params.max_tokens + 1);

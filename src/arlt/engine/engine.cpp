@@ -1,22 +1,28 @@
 #include "arlt/engine/engine.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <map>
 
 #include "arlt/base/error.h"
+#include "arlt/kernels/attention.h"
 #include "arlt/tokenizer/tokenizer.h"
 
 namespace arlt::engine {
 
 // ---- the slot cache -----------------------------------------------------------------------
-// K/V per layer [slots, kv_heads, max_len, head_dim]. A step works on rows [row0, row0 + B) with
-// their own lengths: a prefill of T tokens into one row, or a decode of one token in each row.
+// K/V per layer [slots, kv_heads, max_len, head_dim]. A step runs a ragged batch as one row of N
+// tokens: segments (slot, start position, length), decode segments (one token) first. The cache
+// computes attention itself: each token attends the filled positions of its own slot only.
 class Engine::SlotCache : public model::KVCacheBase {
  public:
+  struct Segment {
+    int64_t slot, start, len;
+  };
   SlotCache(const model::ModelConfig& c, int64_t slots, int64_t max_len, torch::Dtype dtype, torch::Device device)
-      : max_len_(max_len) {
+      : max_len_(max_len), heads_(c.num_attention_heads), kv_heads_(c.num_key_value_heads), head_dim_(c.head_dim) {
     auto opts = torch::TensorOptions().dtype(dtype).device(device);
     for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
       k_.push_back(torch::zeros({slots, c.num_key_value_heads, max_len, c.head_dim}, opts));
@@ -24,30 +30,58 @@ class Engine::SlotCache : public model::KVCacheBase {
     }
     kv_idx_ = torch::arange(c.num_key_value_heads, torch::TensorOptions().dtype(torch::kInt64).device(device)).unsqueeze(0);
   }
-  void configure(int64_t row0, std::vector<int64_t> lengths) {
-    row0_ = row0;
-    lengths_ = std::move(lengths);
-    max_ = *std::max_element(lengths_.begin(), lengths_.end());
-    auto opts = torch::TensorOptions().dtype(torch::kInt64).device(k_[0].device());
-    rows_t_ = torch::arange(row0_, row0_ + batch(), opts).unsqueeze(1);
-    pos_t_ = torch::tensor(lengths_, torch::kInt64).to(k_[0].device()).unsqueeze(1);
-  }
-  int64_t batch() const override { return static_cast<int64_t>(lengths_.size()); }
-  int64_t length() const override { return max_; }
-  std::pair<torch::Tensor, torch::Tensor> append(int64_t layer, const torch::Tensor& k, const torch::Tensor& v) override {
-    const int64_t B = k.size(0), T = k.size(2);
-    if (B == 1) {
-      k_[layer][row0_].narrow(1, lengths_[0], T).copy_(k[0]);
-      v_[layer][row0_].narrow(1, lengths_[0], T).copy_(v[0]);
-      return {k_[layer].narrow(0, row0_, 1).narrow(2, 0, lengths_[0] + T),
-              v_[layer].narrow(0, row0_, 1).narrow(2, 0, lengths_[0] + T)};
+  // Segments of the next forward; the decode ones (len 1) first.
+  void configure(std::vector<Segment> segs) {
+    segs_ = std::move(segs);
+    std::vector<int64_t> slot, pos;
+    n_decode_ = 0;
+    for (const auto& sg : segs_) {
+      if (sg.len == 1 && n_decode_ == static_cast<int64_t>(slot.size())) ++n_decode_;
+      for (int64_t t = 0; t < sg.len; ++t) {
+        slot.push_back(sg.slot);
+        pos.push_back(sg.start + t);
+      }
     }
-    // One new token per row, each at its own position.
-    k_[layer].index_put_({rows_t_, kv_idx_, pos_t_}, k.squeeze(2));
-    v_[layer].index_put_({rows_t_, kv_idx_, pos_t_}, v.squeeze(2));
-    return {k_[layer].narrow(0, row0_, B).narrow(2, 0, max_ + 1), v_[layer].narrow(0, row0_, B).narrow(2, 0, max_ + 1)};
+    slot_cpu_ = torch::tensor(slot, torch::kInt64);
+    pos_cpu_ = torch::tensor(pos, torch::kInt64);
+    auto dev = k_[0].device();
+    slot_t_ = slot_cpu_.to(dev).unsqueeze(1);
+    pos_t_ = pos_cpu_.to(dev).unsqueeze(1);
+    max_decode_pos_ = 0;
+    for (int64_t i = 0; i < n_decode_; ++i) max_decode_pos_ = std::max(max_decode_pos_, pos[i]);
+  }
+  int64_t batch() const override { return 1; }
+  int64_t length() const override { return 0; }
+  std::pair<torch::Tensor, torch::Tensor> append(int64_t, const torch::Tensor&, const torch::Tensor&) override {
+    throw Error("engine slot cache: append is not used (it computes attention itself)");
   }
   void advance(int64_t) override {}
+  bool computes_attention() const override { return true; }
+
+  torch::Tensor attend(int64_t layer, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) override {
+    const int64_t N = q.size(2), H = heads_, D = head_dim_;
+    // Store the new keys/values at (slot, position) of each token.
+    k_[layer].index_put_({slot_t_, kv_idx_, pos_t_}, k[0].transpose(0, 1));
+    v_[layer].index_put_({slot_t_, kv_idx_, pos_t_}, v[0].transpose(0, 1));
+    torch::Tensor qn = q[0].transpose(0, 1).contiguous();  // [N,H,D]
+    torch::Tensor out = torch::empty_like(qn);
+    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
+    const bool kernel = qn.device().is_cpu() && qn.scalar_type() == torch::kFloat32 && !force_torch_path;
+    if (n_decode_ > 0) {
+      if (kernel) run_kernel(layer, qn, out, scale, 0, n_decode_);
+      else decode_gathered(layer, qn, out, scale);
+    }
+    int64_t off = 0;
+    for (const auto& sg : segs_) {
+      if (off >= n_decode_) {
+        if (kernel && sg.len <= 16) run_kernel(layer, qn, out, scale, off, off + sg.len);
+        else prefill_segment(layer, qn, out, scale, sg, off);
+      }
+      off += sg.len;
+    }
+    return out.view({1, N, H * D});
+  }
+
   // A row's filled positions, copied out (to park a sequence) and back in (to resume it).
   std::vector<std::pair<torch::Tensor, torch::Tensor>> save_row(int64_t row, int64_t len) const {
     std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
@@ -68,18 +102,67 @@ class Engine::SlotCache : public model::KVCacheBase {
     }
   }
   int64_t max_len() const { return max_len_; }
+  bool force_torch_path = false;  // tests: the torch ops instead of the CPU kernel
 
  private:
-  int64_t max_len_, row0_ = 0, max_ = 0;
-  std::vector<int64_t> lengths_;
+  // Query tokens [lo, hi) through the CPU kernel, (token, kv head) pairs across threads.
+  void run_kernel(int64_t layer, const torch::Tensor& qn, torch::Tensor& out, float scale, int64_t lo, int64_t hi) {
+    kernels::SlotAttentionArgs a;
+    a.q = qn.data_ptr<float>();
+    a.k = k_[layer].data_ptr<float>();
+    a.v = v_[layer].data_ptr<float>();
+    a.slot = slot_cpu_.data_ptr<int64_t>();
+    a.pos = pos_cpu_.data_ptr<int64_t>();
+    a.H = heads_;
+    a.KV = kv_heads_;
+    a.L = max_len_;
+    a.D = head_dim_;
+    a.scale = scale;
+    a.out = out.data_ptr<float>();
+    at::parallel_for(lo * kv_heads_, hi * kv_heads_, 4, [&](int64_t b, int64_t e) { kernels::slot_attention(a, b, e); });
+  }
+  // softmax(scores + mask) . values, in fp32 whatever the storage dtype.
+  static torch::Tensor weighted(torch::Tensor scores, const torch::Tensor& add_mask, const torch::Tensor& values) {
+    if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
+    return torch::matmul(torch::softmax(scores + add_mask, -1).to(values.scalar_type()), values);
+  }
+  // The decode tokens [0, n_decode) with torch ops: their slots' keys gathered up to the longest.
+  void decode_gathered(int64_t layer, const torch::Tensor& qn, torch::Tensor& out, float scale) {
+    const int64_t B = n_decode_, S = max_decode_pos_ + 1, KV = kv_heads_, G = heads_ / kv_heads_, D = head_dim_;
+    torch::Tensor slots = slot_t_.narrow(0, 0, B).squeeze(1);
+    torch::Tensor keys = k_[layer].index_select(0, slots).narrow(2, 0, S);  // [B,KV,S,D]
+    torch::Tensor vals = v_[layer].index_select(0, slots).narrow(2, 0, S);
+    torch::Tensor qd = qn.narrow(0, 0, B).view({B, KV, G, D}) * scale;
+    torch::Tensor allowed = torch::arange(S, pos_t_.options()).unsqueeze(0) <= pos_t_.narrow(0, 0, B);  // [B,S]
+    torch::Tensor add = torch::zeros({B, 1, 1, S}, qn.options().dtype(torch::kFloat32))
+                            .masked_fill_(allowed.logical_not().view({B, 1, 1, S}), -1e9f);
+    out.narrow(0, 0, B).copy_(weighted(torch::matmul(qd, keys.transpose(-1, -2)), add, vals).view({B, heads_, D}));
+  }
+  // One sequence's chunk of `len` tokens at positions start.. of its slot: causal over its row.
+  void prefill_segment(int64_t layer, const torch::Tensor& qn, torch::Tensor& out, float scale, const Segment& sg,
+                       int64_t off) {
+    const int64_t T = sg.len, S = sg.start + T, KV = kv_heads_, G = heads_ / kv_heads_, D = head_dim_;
+    torch::Tensor qs = (qn.narrow(0, off, T).transpose(0, 1) * scale).contiguous().view({KV, G * T, D});
+    torch::Tensor keys = k_[layer][sg.slot].narrow(1, 0, S), vals = v_[layer][sg.slot].narrow(1, 0, S);
+    auto iopts = torch::TensorOptions().dtype(torch::kInt64).device(qn.device());
+    torch::Tensor allowed = torch::arange(S, iopts).unsqueeze(0) <= torch::arange(sg.start, S, iopts).unsqueeze(1);  // [T,S]
+    torch::Tensor add = torch::zeros({T, S}, qn.options().dtype(torch::kFloat32)).masked_fill_(allowed.logical_not(), -1e9f);
+    torch::Tensor scores = torch::matmul(qs, keys.transpose(-1, -2)).view({KV, G, T, S});
+    torch::Tensor o = weighted(scores, add, vals.unsqueeze(1)).view({heads_, T, D});  // [KV,G,T,D] -> [H,T,D]
+    out.narrow(0, off, T).copy_(o.transpose(0, 1));
+  }
+
+  int64_t max_len_, heads_, kv_heads_, head_dim_, n_decode_ = 0, max_decode_pos_ = 0;
+  std::vector<Segment> segs_;
   std::vector<torch::Tensor> k_, v_;
-  torch::Tensor kv_idx_, rows_t_, pos_t_;
+  torch::Tensor kv_idx_, slot_cpu_, pos_cpu_, slot_t_, pos_t_;
 };
 
 struct Engine::Sequence {
   std::string request_id;
   int64_t index = 0;
   SamplingParams params;
+  int64_t slot = -1;
   int64_t length = 0;   // positions in the cache
   int64_t pending = -1;  // sampled token not yet run through the model
   at::Generator gen;
@@ -91,6 +174,18 @@ struct Engine::Sequence {
 struct Engine::Parked {
   std::unique_ptr<Sequence> seq;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> kv;
+};
+
+// Tokens being run into a slot: a new request's prompt (its n samples are made when it is
+// done; `slots` holds the n slots reserved for them, slots[0] the one prefilled) or a resumed
+// sequence's pending token and extension.
+struct Engine::Prefill {
+  std::vector<int64_t> ids;
+  int64_t start = 0, done = 0;
+  std::vector<int64_t> slots;
+  std::optional<Request> request;
+  std::unique_ptr<Sequence> seq;
+  const std::string& request_id() const { return request ? request->id : seq->out.request_id; }
 };
 
 namespace {
@@ -112,14 +207,27 @@ Engine::Engine(std::shared_ptr<model::Transformer> model, std::shared_ptr<const 
       throw Error("engine: a KV budget of " + std::to_string(options_.kv_budget_bytes) + " bytes does not hold one sequence of " +
                   std::to_string(options_.max_seq_len) + " positions (" + std::to_string(per_seq) + " bytes)");
   }
+  if (options_.max_batch_tokens == 0) options_.max_batch_tokens = std::max<int64_t>(2048, options_.max_seqs);
+  if (options_.max_batch_tokens < options_.max_seqs)
+    throw Error("engine: max_batch_tokens (" + std::to_string(options_.max_batch_tokens) +
+                ") must be at least max_seqs (" + std::to_string(options_.max_seqs) + "): every running sequence decodes a token each step");
   cache_ = std::make_unique<SlotCache>(c, options_.max_seqs, options_.max_seq_len, model_->dtype(), model_->device());
+  for (int64_t i = options_.max_seqs - 1; i >= 0; --i) free_slots_.push_back(i);
 }
 
 Engine::~Engine() = default;
 
 int64_t Engine::kv_bytes_per_token() const { return kv_bytes_per_token_of(model_->config(), model_->dtype()); }
-bool Engine::idle() const { return waiting_.empty() && running_.empty() && resuming_.empty(); }
+bool Engine::idle() const { return waiting_.empty() && running_.empty() && resuming_.empty() && prefilling_.empty(); }
 int64_t Engine::parked() const { return static_cast<int64_t>(parked_.size()); }
+int64_t Engine::running() const { return static_cast<int64_t>(running_.size()); }
+void Engine::set_kernel_attention(bool on) { cache_->force_torch_path = !on; }
+
+int64_t Engine::take_slot() {
+  const int64_t slot = free_slots_.back();
+  free_slots_.pop_back();
+  return slot;
+}
 
 void Engine::extend(const std::string& request_id, int64_t index, const std::vector<int64_t>& tokens,
                     const SamplingParams& params) {
@@ -127,7 +235,7 @@ void Engine::extend(const std::string& request_id, int64_t index, const std::vec
   auto it = parked_.find({request_id, index});
   if (it == parked_.end())
     throw Error("extend: no finished, kept sample " + std::to_string(index) + " of request '" + request_id +
-                "' (submit with keep = true and wait for it to finish)");
+                "' (submit with keep = true, or pause it, and wait for it to finish)");
   const int64_t V = model_->config().vocab_size;
   for (int64_t t : tokens)
     if (t < 0 || t >= V) throw Error("extend: token " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(V) + ")");
@@ -142,7 +250,18 @@ void Engine::extend(const std::string& request_id, int64_t index, const std::vec
 }
 
 void Engine::release(const std::string& request_id, int64_t index) { parked_.erase({request_id, index}); }
-int64_t Engine::running() const { return static_cast<int64_t>(running_.size()); }
+
+void Engine::pause(const std::string& request_id, int64_t index) {
+  auto live = [&](const std::unique_ptr<Sequence>& s) { return s && s->out.request_id == request_id && s->index == index; };
+  bool known = std::any_of(running_.begin(), running_.end(), live);
+  for (const auto& r : waiting_) known |= r.id == request_id && index >= 0 && index < r.params.n;
+  for (const auto& p : prefilling_)
+    known |= p->request ? p->request->id == request_id && index >= 0 && index < p->request->params.n : live(p->seq);
+  for (const auto& r : resuming_) known |= live(r.first->seq);
+  if (!known)
+    throw Error("pause: request '" + request_id + "' has no sample " + std::to_string(index) + " waiting or generating");
+  pause_requests_[{request_id, index}] = true;
+}
 
 std::string Engine::submit(Request r) {
   r.params.validate();
@@ -163,50 +282,29 @@ std::string Engine::submit(Request r) {
   return id;
 }
 
+// Moves resumed sequences and waiting requests (in order) to the prefill queue while slots are
+// free: a request takes the slots of all its n samples at once.
 void Engine::admit() {
-  torch::NoGradGuard ng;
-  // Resumed sequences first: their caches come back and the new tokens are prefilled on top.
-  while (!resuming_.empty() && running() < options_.max_seqs) {
+  while (!resuming_.empty() && !free_slots_.empty()) {
     auto [parked, tokens] = std::move(resuming_.front());
     resuming_.pop_front();
-    const int64_t row = running();
-    Sequence& s = *parked->seq;
-    cache_->load_row(row, parked->kv);
-    std::vector<int64_t> ids{s.pending};
-    ids.insert(ids.end(), tokens.begin(), tokens.end());
-    cache_->configure(row, {s.length});
-    model::ForwardArgs a;
-    a.input_ids = torch::tensor(ids, torch::kInt64).unsqueeze(0);
-    a.cache = cache_.get();
-    torch::Tensor last = model_->forward(a)[0][static_cast<int64_t>(ids.size()) - 1].to(torch::kCPU, torch::kFloat32);
-    s.length += static_cast<int64_t>(ids.size());
-    record(s, sample(last, s.params, {}, s.gen));
-    running_.push_back(std::move(parked->seq));
+    auto pf = std::make_unique<Prefill>();
+    pf->seq = std::move(parked->seq);
+    pf->seq->slot = take_slot();
+    cache_->load_row(pf->seq->slot, parked->kv);
+    pf->slots = {pf->seq->slot};
+    pf->ids = {pf->seq->pending};
+    pf->ids.insert(pf->ids.end(), tokens.begin(), tokens.end());
+    pf->start = pf->seq->length;
+    prefilling_.push_back(std::move(pf));
   }
-  while (!waiting_.empty() && running() + waiting_.front().params.n <= options_.max_seqs) {
-    Request r = std::move(waiting_.front());
+  while (!waiting_.empty() && static_cast<int64_t>(free_slots_.size()) >= waiting_.front().params.n) {
+    auto pf = std::make_unique<Prefill>();
+    pf->request = std::move(waiting_.front());
     waiting_.pop_front();
-    const int64_t row = running(), P = static_cast<int64_t>(r.prompt.size());
-    cache_->configure(row, {0});
-    model::ForwardArgs a;
-    a.input_ids = torch::tensor(r.prompt, torch::kInt64).unsqueeze(0);
-    a.cache = cache_.get();
-    torch::Tensor last = model_->forward(a)[0][P - 1].to(torch::kCPU, torch::kFloat32);
-    for (int64_t i = 0; i < r.params.n; ++i) {
-      if (i > 0) cache_->copy_row(row, row + i, P);  // the n samples share the prompt's prefill
-      auto s = std::make_unique<Sequence>();
-      s->request_id = r.id;
-      s->index = i;
-      s->params = r.params;
-      s->keep = r.keep;
-      s->length = P;
-      // Each sample draws from its own stream: same seed, same tokens, whatever shares the batch.
-      s->gen = at::detail::createCPUGenerator(r.params.seed * 1000003ULL + static_cast<uint64_t>(i) * 7919ULL + 17ULL);
-      s->out.request_id = r.id;
-      s->out.index = i;
-      record(*s, sample(last, s->params, {}, s->gen));
-      running_.push_back(std::move(s));
-    }
+    pf->ids = pf->request->prompt;
+    for (int64_t i = 0; i < pf->request->params.n; ++i) pf->slots.push_back(take_slot());
+    prefilling_.push_back(std::move(pf));
   }
 }
 
@@ -257,34 +355,104 @@ bool Engine::check_stop(Sequence& s) {
   return false;
 }
 
-void Engine::decode() {
-  // Finished sequences were retired before this step, so the running rows are 0..B-1.
-  if (running_.empty()) return;
+// One forward over a ragged batch: the pending token of every running sequence, then chunks of
+// the queued prefills (oldest first) up to the token budget. The LM head runs only on the rows
+// that sample: every decode token and the last token of each prefill that completes.
+void Engine::forward_step() {
   torch::NoGradGuard ng;
-  const int64_t B = running();
-  std::vector<int64_t> lengths(B), ids(B);
-  int64_t max_len = 0;
-  for (int64_t i = 0; i < B; ++i) {
-    lengths[i] = running_[i]->length;
-    ids[i] = running_[i]->pending;
-    max_len = std::max(max_len, lengths[i]);
+  std::vector<SlotCache::Segment> segs;
+  std::vector<int64_t> ids, pos;
+  for (const auto& s : running_) {
+    segs.push_back({s->slot, s->length, 1});
+    ids.push_back(s->pending);
+    pos.push_back(s->length);
   }
-  cache_->configure(0, lengths);
-  torch::Tensor len_t = torch::tensor(lengths, torch::kInt64);
+  const int64_t n_decode = static_cast<int64_t>(ids.size());
+  int64_t budget = options_.max_batch_tokens - n_decode;
+  std::vector<std::pair<Prefill*, int64_t>> completing;  // and the row of its last token
+  for (auto& pf : prefilling_) {
+    if (budget <= 0) break;
+    const int64_t left = static_cast<int64_t>(pf->ids.size()) - pf->done;
+    const int64_t take = std::min(budget, left);
+    segs.push_back({pf->slots[0], pf->start + pf->done, take});
+    for (int64_t t = 0; t < take; ++t) {
+      ids.push_back(pf->ids[pf->done + t]);
+      pos.push_back(pf->start + pf->done + t);
+    }
+    pf->done += take;
+    budget -= take;
+    if (take == left) completing.emplace_back(pf.get(), static_cast<int64_t>(ids.size()) - 1);
+  }
+  last_step_tokens_ = static_cast<int64_t>(ids.size());
+  last_step_decode_ = n_decode;
+  if (ids.empty()) return;
+  cache_->configure(std::move(segs));
   model::ForwardArgs a;
-  a.input_ids = torch::tensor(ids, torch::kInt64).unsqueeze(1);
-  a.position_ids = len_t.unsqueeze(1);
-  // Row i sees its own positions 0..length_i (the new token included) and nothing beyond.
-  a.attention_mask = (torch::arange(max_len + 1, torch::kInt64).unsqueeze(0) <= len_t.unsqueeze(1)).to(torch::kInt64);
+  a.input_ids = torch::tensor(ids, torch::kInt64).unsqueeze(0);
+  a.position_ids = torch::tensor(pos, torch::kInt64).unsqueeze(0);
   a.cache = cache_.get();
-  torch::Tensor logits = model_->forward(a).select(1, 0).to(torch::kCPU, torch::kFloat32);
-  std::vector<RowSampling> rows(B);
-  for (int64_t i = 0; i < B; ++i) rows[i] = {&running_[i]->params, &running_[i]->out.tokens, &running_[i]->gen};
-  auto drawn = sample_rows(logits, rows);
-  for (int64_t i = 0; i < B; ++i) {
-    Sequence& s = *running_[i];
-    s.length += 1;
-    record(s, drawn[i]);
+  torch::Tensor hidden = model_->forward_hidden(a)[0];  // [N,H]
+  // The rows to sample: decode rows, then each completing prefill's last row once per sample.
+  std::vector<int64_t> rows(static_cast<size_t>(n_decode));
+  for (int64_t i = 0; i < n_decode; ++i) rows[i] = i;
+  std::vector<Sequence*> seqs;
+  for (auto& s : running_) seqs.push_back(s.get());
+  std::vector<std::unique_ptr<Sequence>> born;
+  for (auto& [pf, row] : completing) {
+    if (pf->seq) {  // a resumed sequence: its extension is cached
+      pf->seq->length += static_cast<int64_t>(pf->ids.size());
+      rows.push_back(row);
+      seqs.push_back(pf->seq.get());
+      continue;
+    }
+    const Request& r = *pf->request;
+    const int64_t P = static_cast<int64_t>(r.prompt.size());
+    for (int64_t i = 0; i < r.params.n; ++i) {
+      if (i > 0) cache_->copy_row(pf->slots[0], pf->slots[i], P);  // the n samples share the prefill
+      auto s = std::make_unique<Sequence>();
+      s->request_id = r.id;
+      s->index = i;
+      s->params = r.params;
+      s->keep = r.keep;
+      s->slot = pf->slots[i];
+      s->length = P;
+      // Each sample draws from its own stream: same seed, same tokens, whatever shares the batch.
+      s->gen = at::detail::createCPUGenerator(r.params.seed * 1000003ULL + static_cast<uint64_t>(i) * 7919ULL + 17ULL);
+      s->out.request_id = r.id;
+      s->out.index = i;
+      rows.push_back(row);
+      seqs.push_back(s.get());
+      born.push_back(std::move(s));
+    }
+  }
+  for (auto& s : running_) s->length += 1;  // the pending token is now cached
+  if (seqs.empty()) return;
+  torch::Tensor h = static_cast<int64_t>(rows.size()) == hidden.size(0) && completing.empty()
+                        ? hidden
+                        : hidden.index_select(0, torch::tensor(rows, torch::kInt64).to(hidden.device()));
+  torch::Tensor logits = model_->lm_logits(h).to(torch::kCPU, torch::kFloat32);
+  std::vector<RowSampling> rs;
+  for (Sequence* s : seqs) rs.push_back({&s->params, &s->out.tokens, &s->gen});
+  auto drawn = sample_rows(logits, rs);
+  for (size_t i = 0; i < seqs.size(); ++i) record(*seqs[i], drawn[i]);
+  // Completed prefills are a prefix of the queue (the budget goes oldest first).
+  for (size_t i = 0; i < completing.size(); ++i) {
+    if (prefilling_.front()->seq) running_.push_back(std::move(prefilling_.front()->seq));
+    prefilling_.pop_front();
+  }
+  for (auto& s : born) running_.push_back(std::move(s));
+}
+
+void Engine::apply_pauses() {
+  if (pause_requests_.empty()) return;
+  for (auto& s : running_) {
+    auto it = pause_requests_.find({s->out.request_id, s->index});
+    if (it == pause_requests_.end()) continue;
+    pause_requests_.erase(it);
+    if (s->finished) continue;
+    s->finished = true;
+    s->keep = true;
+    s->out.finish_reason = "paused";
   }
 }
 
@@ -297,51 +465,62 @@ void Engine::cancel(const std::string& request_id) {
       s->keep = false;
       s->out.finish_reason = "cancelled";
     }
+  for (auto it = prefilling_.begin(); it != prefilling_.end();) {
+    if ((*it)->request_id() != request_id) {
+      ++it;
+      continue;
+    }
+    for (int64_t slot : (*it)->slots) free_slots_.push_back(slot);
+    it = prefilling_.erase(it);
+  }
   for (auto it = parked_.begin(); it != parked_.end();)
     it = it->first.first == request_id ? parked_.erase(it) : std::next(it);
   resuming_.erase(std::remove_if(resuming_.begin(), resuming_.end(),
                                  [&](const auto& r) { return r.first->seq->out.request_id == request_id; }),
                   resuming_.end());
-}
-
-void Engine::move_slot(int64_t from, int64_t to) {
-  cache_->copy_row(from, to, running_[from]->length);
-  running_[to] = std::move(running_[from]);
+  for (auto it = pause_requests_.begin(); it != pause_requests_.end();)
+    it = it->first.first == request_id ? pause_requests_.erase(it) : std::next(it);
 }
 
 std::vector<Completion> Engine::retire() {
   std::vector<Completion> done;
-  for (int64_t i = running() - 1; i >= 0; --i) {
-    if (!running_[i]->finished) continue;
-    Completion c = std::move(running_[i]->out);
+  for (size_t i = 0; i < running_.size();) {
+    if (!running_[i]->finished) {
+      ++i;
+      continue;
+    }
+    std::unique_ptr<Sequence> s = std::move(running_[i]);
+    running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(i));
+    pause_requests_.erase({s->out.request_id, s->index});
+    Completion c = std::move(s->out);
     if (tokenizer_ && c.text.empty()) c.text = tokenizer_->decode(c.tokens, true, false, /*strict=*/false);
-    if (running_[i]->keep) {
+    if (s->keep) {
       auto p = std::make_unique<Parked>();
-      p->kv = cache_->save_row(i, running_[i]->length);
-      p->seq = std::move(running_[i]);
-      p->seq->out = Completion{};
-      p->seq->out.request_id = c.request_id;
-      p->seq->out.index = c.index;
-      p->seq->finished = false;
+      p->kv = cache_->save_row(s->slot, s->length);
+      free_slots_.push_back(s->slot);
+      s->slot = -1;
+      s->out = Completion{};
+      s->out.request_id = c.request_id;
+      s->out.index = c.index;
+      s->finished = false;
+      p->seq = std::move(s);
       parked_[{c.request_id, c.index}] = std::move(p);
-      running_[i] = nullptr;
+    } else {
+      free_slots_.push_back(s->slot);
     }
     done.push_back(std::move(c));
-    const int64_t last = running() - 1;
-    if (i != last) move_slot(last, i);  // keep the running rows contiguous
-    running_.pop_back();
   }
   return done;
 }
 
 std::vector<Completion> Engine::step() {
+  apply_pauses();
   std::vector<Completion> done = retire();
   admit();
-  auto early = retire();  // a first token may already end a sequence
-  done.insert(done.end(), early.begin(), early.end());
-  decode();
+  forward_step();
+  apply_pauses();  // a sample paused before it started stops after its first token
   auto late = retire();
-  done.insert(done.end(), late.begin(), late.end());
+  done.insert(done.end(), std::make_move_iterator(late.begin()), std::make_move_iterator(late.end()));
   return done;
 }
 

@@ -1,8 +1,9 @@
 // Engine: generates completions for many requests at once with continuous batching. Every
-// sequence owns a row ("slot") of a preallocated KV cache; each step admits waiting requests
-// (prefill; the n samples of a prompt share its prefill), then runs one batched decode step over
-// all running sequences whatever their lengths, and retires finished ones so their slots are
-// reused at once. The model is the one the trainer updates: no copy of the weights.
+// sequence owns a row ("slot") of a preallocated KV cache. Each step runs one forward over a
+// ragged batch: one token for every running sequence (decode) plus chunks of the prompts being
+// prefilled, up to a token budget; the n samples of a prompt share its prefill (its cache row is
+// copied to their slots). Finished sequences are retired and their slots reused at once. The
+// model is the one the trainer updates: no copy of the weights.
 #pragma once
 #include <deque>
 #include <functional>
@@ -25,6 +26,10 @@ struct EngineOptions {
   int64_t max_seqs = 64;        // slots in the KV cache (sequences decoding at once)
   int64_t max_seq_len = 0;      // positions per slot (0 = the model's max_position_embeddings)
   int64_t kv_budget_bytes = 0;  // caps max_seqs * max_seq_len by memory (0 = no cap)
+  // Tokens one forward step may run: a decode token per running sequence first, then prompt
+  // chunks (a long prompt is prefilled over several steps). 0 = max(2048, max_seqs); otherwise
+  // at least max_seqs.
+  int64_t max_batch_tokens = 0;
 };
 
 struct Request {
@@ -43,7 +48,7 @@ struct Completion {
   std::vector<double> logprobs;       // log p(token) under the model, per generated token
   std::vector<double> processed_logprobs;  // under the sampled (temperature, top-k/p) distribution
   std::vector<std::vector<std::pair<int64_t, double>>> top_logprobs;
-  std::string finish_reason;          // "stop" (stop token or string) or "length"
+  std::string finish_reason;          // "stop" (stop token or string), "length", "paused", "cancelled"
   std::string stop_string;            // the stop string that ended it, if any
   std::string text;                   // decoded text when the engine has a tokenizer
 };
@@ -71,29 +76,41 @@ class Engine {
               const SamplingParams& params);
   // Drops a kept sample's cache (the agent loop is done with it).
   void release(const std::string& request_id, int64_t index);
+  // Pauses sample `index` of a request at the next step (for a tool call): it finishes with
+  // finish_reason "paused" and the tokens so far, and its cache is kept as for `keep`, so that
+  // extend() (with the observation, or nothing) resumes it. A sample not yet started is paused
+  // as soon as it has its first token. Unknown request or index: arlt::Error.
+  void pause(const std::string& request_id, int64_t index);
   // Stops a request wherever it is (waiting, running, parked); its running samples finish with
   // finish_reason "cancelled" at the next step.
   void cancel(const std::string& request_id);
   // Called for every sampled token (streaming).
   std::function<void(const std::string& request_id, int64_t index, int64_t token, double logprob)> on_token;
   int64_t parked() const;
+  // Tests: false runs the decode attention through torch ops instead of the CPU kernel.
+  void set_kernel_attention(bool on);
 
   bool idle() const;
   int64_t running() const;
   int64_t waiting() const { return static_cast<int64_t>(waiting_.size()); }
   int64_t generated_tokens() const { return generated_tokens_; }
+  // Tokens the last step ran through the model, and how many of them were decode tokens.
+  int64_t last_step_tokens() const { return last_step_tokens_; }
+  int64_t last_step_decode_tokens() const { return last_step_decode_; }
   int64_t kv_bytes_per_token() const;
   const EngineOptions& options() const { return options_; }
 
  private:
   struct Sequence;
+  struct Prefill;
   class SlotCache;
   void admit();
-  void decode();
+  void forward_step();
+  void apply_pauses();
   std::vector<Completion> retire();
   bool check_stop(Sequence& s);
   void record(Sequence& s, const SampleResult& sr);
-  void move_slot(int64_t from, int64_t to);
+  int64_t take_slot();
 
   std::shared_ptr<model::Transformer> model_;
   std::shared_ptr<const tokenizer::Tokenizer> tokenizer_;
@@ -103,8 +120,11 @@ class Engine {
   struct Parked;
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<Parked>> parked_;
   std::deque<std::pair<std::unique_ptr<Parked>, std::vector<int64_t>>> resuming_;
-  std::vector<std::unique_ptr<Sequence>> running_;  // running_[i] lives in slot i
-  int64_t next_id_ = 0, generated_tokens_ = 0;
+  std::deque<std::unique_ptr<Prefill>> prefilling_;  // admitted, prompt (or extension) being run
+  std::vector<std::unique_ptr<Sequence>> running_;   // decoding, each in its own slot
+  std::vector<int64_t> free_slots_;
+  std::map<std::pair<std::string, int64_t>, bool> pause_requests_;
+  int64_t next_id_ = 0, generated_tokens_ = 0, last_step_tokens_ = 0, last_step_decode_ = 0;
 };
 
 }  // namespace arlt::engine

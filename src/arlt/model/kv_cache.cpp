@@ -6,6 +6,10 @@
 
 namespace arlt::model {
 
+torch::Tensor KVCacheBase::attend(int64_t, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) {
+  throw Error("this KV cache does not compute attention");
+}
+
 KVCache::KVCache(const ModelConfig& c, int64_t batch, int64_t capacity, torch::Dtype dtype, torch::Device device)
     : batch_(batch), capacity_(capacity) {
   if (batch <= 0 || capacity <= 0) throw Error("KVCache: batch and capacity must be positive");

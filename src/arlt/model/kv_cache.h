@@ -20,6 +20,12 @@ class KVCacheBase {
   virtual int64_t length() const = 0;
   virtual std::pair<torch::Tensor, torch::Tensor> append(int64_t layer, const torch::Tensor& k, const torch::Tensor& v) = 0;
   virtual void advance(int64_t tokens) = 0;
+  // A cache that computes attention itself (the engine's ragged steps, where the tokens of many
+  // sequences at different positions run as one row). Attention then hands it the queries
+  // [1,H,N,D] (RoPE applied) and the new keys/values [1,KV,N,D], and gets the attention output
+  // [1,N,H*D]; no mask is built.
+  virtual bool computes_attention() const { return false; }
+  virtual torch::Tensor attend(int64_t layer, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
 };
 
 class KVCache : public KVCacheBase {

@@ -72,6 +72,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   }
   q = apply_rope(q.transpose(1, 2), cos, sin);  // [B,H,T,D]
   k = apply_rope(k.transpose(1, 2), cos, sin);  // [B,KV,T,D]
+  if (cache && cache->computes_attention()) return o_proj(cache->attend(layer, q, k, v));
   if (cache) std::tie(k, v) = cache->append(layer, k, v);
   const int64_t S = k.size(2);
 
@@ -208,6 +209,14 @@ torch::Tensor Transformer::forward_hidden(const ForwardArgs& a) {
                   "] and cannot be combined with a KV cache");
     seg = seg.to(dev, torch::kInt64);
   }
+  torch::Tensor allowed_in = a.attention_allowed;
+  if (allowed_in.defined()) {
+    if (a.cache || seg.defined() || mask.defined() || !a.position_ids.defined() || allowed_in.dim() != 3 ||
+        allowed_in.size(0) != B || allowed_in.size(1) != T || allowed_in.size(2) != T)
+      throw Error("Transformer::forward: attention_allowed must be [" + std::to_string(B) + ", " + std::to_string(T) + ", " +
+                  std::to_string(T) + "], with position_ids and without a cache, segments or attention_mask");
+    allowed_in = allowed_in.to(dev, torch::kBool);
+  }
   torch::Tensor pos = a.position_ids;
   if (!pos.defined() && seg.defined()) {
     // position = index - index of the segment's first token
@@ -230,7 +239,12 @@ torch::Tensor Transformer::forward_hidden(const ForwardArgs& a) {
   // Additive mask [B,1,1,T,S] (fp32): causal, plus padding when a mask is given. A single new
   // token with no padding needs none.
   torch::Tensor add_mask;
-  if (mask.defined() || seg.defined() || T > 1) {
+  if (allowed_in.defined()) {
+    add_mask = torch::zeros(allowed_in.sizes(), torch::TensorOptions().dtype(torch::kFloat32).device(dev))
+                   .masked_fill_(allowed_in.logical_not(), kMaskValue)
+                   .unsqueeze(1)
+                   .unsqueeze(1);
+  } else if ((mask.defined() || seg.defined() || T > 1) && !(a.cache && a.cache->computes_attention())) {
     auto iopts = torch::TensorOptions().dtype(torch::kInt64).device(dev);
     torch::Tensor allowed = torch::arange(S, iopts).unsqueeze(0) <= torch::arange(past, S, iopts).unsqueeze(1);  // [T,S]
     allowed = allowed.unsqueeze(0);                                                                          // [1,T,S]

@@ -88,6 +88,9 @@ struct ForwardArgs {
   // Packed rows [B,T] (no cache): a token attends only to earlier tokens of its own segment
   // (same id) and, unless position_ids are given, positions restart at 0 in each segment.
   torch::Tensor segment_ids;
+  // An explicit attention pattern [B,T,T] (bool, no cache): query t may attend key s. Used to
+  // run several responses after one shared prompt in a row; give position_ids with it.
+  torch::Tensor attention_allowed;
 };
 
 class Transformer : public torch::nn::Module {

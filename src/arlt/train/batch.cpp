@@ -1,5 +1,7 @@
 #include "arlt/train/batch.h"
 
+#include <algorithm>
+
 #include "arlt/algo/entropy.h"
 #include "arlt/base/error.h"
 
@@ -52,19 +54,88 @@ TokenBatch TokenBatch::slice(int64_t begin, int64_t count) const {
   return select(rows_);
 }
 
-TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, double temperature, bool with_entropy,
-                         bool with_values, bool entropy_grad) {
+namespace {
+
+// The hidden states [R,W,H] at positions start..start+W-1 of every row, computed with the rows
+// that share a prompt packed (see share_prompts); undefined when no two rows share one or the
+// packing would cost too much attention.
+torch::Tensor packed_hidden(model::Transformer& model, const TokenBatch& batch, int64_t start, int64_t W) {
+  const int64_t R = batch.rows(), S = batch.ids.size(1);
+  torch::Tensor ids_t = batch.ids.to(torch::kCPU).contiguous();
+  const int64_t* ids = ids_t.data_ptr<int64_t>();
+  std::vector<std::pair<int64_t, int64_t>> groups;  // [begin, end) of rows with one prompt
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t P = batch.prompt_len[r];
+    const bool same = r > 0 && batch.prompt_len[r - 1] == P && std::equal(ids + r * S, ids + r * S + P, ids + (r - 1) * S);
+    if (same) ++groups.back().second;
+    else groups.emplace_back(r, r + 1);
+  }
+  if (static_cast<int64_t>(groups.size()) == R) return {};
+  const int64_t G = static_cast<int64_t>(groups.size());
+  std::vector<int64_t> len(G);
+  int64_t T = 0;
+  for (int64_t g = 0; g < G; ++g) {
+    len[g] = batch.prompt_len[groups[g].first];
+    for (int64_t r = groups[g].first; r < groups[g].second; ++r) len[g] += batch.response_len[r];
+    T = std::max(T, len[g]);
+  }
+  if (G * T * T > 8 * R * S * S) return {};
+  std::vector<int64_t> pids(G * T, 0), pos(G * T, 0), gather(R * W, 0);
+  torch::Tensor allowed = torch::zeros({G, T, T}, torch::kBool);
+  auto al = allowed.accessor<bool, 3>();
+  for (int64_t g = 0; g < G; ++g) {
+    const int64_t r0 = groups[g].first, P = batch.prompt_len[r0];
+    for (int64_t t = 0; t < P; ++t) {
+      pids[g * T + t] = ids[r0 * S + t];
+      pos[g * T + t] = t;
+      for (int64_t s = 0; s <= t; ++s) al[g][t][s] = true;
+    }
+    int64_t off = P;
+    for (int64_t r = r0; r < groups[g].second; ++r) {
+      const int64_t L = batch.response_len[r];
+      for (int64_t i = 0; i < L; ++i) {
+        const int64_t t = off + i;
+        pids[g * T + t] = ids[r * S + P + i];
+        pos[g * T + t] = P + i;
+        for (int64_t s = 0; s < P; ++s) al[g][t][s] = true;
+        for (int64_t s = off; s <= t; ++s) al[g][t][s] = true;
+      }
+      // Row r's position start + w predicts response token i = start + w + 1 - P, from the
+      // prompt's last token (i = 0) or from response token i - 1.
+      for (int64_t w = 0; w < W; ++w) {
+        const int64_t i = start + w + 1 - P;
+        if (i >= 0 && i < L) gather[r * W + w] = g * T + (i == 0 ? P - 1 : off + i - 1);
+      }
+      off += L;
+    }
+    for (int64_t t = len[g]; t < T; ++t) al[g][t][t] = true;  // padding attends to itself
+  }
   model::ForwardArgs a;
-  a.input_ids = batch.ids;
-  a.attention_mask = batch.attention;
-  torch::Tensor hidden = model.forward_hidden(a);
+  a.input_ids = torch::tensor(pids, torch::kInt64).view({G, T});
+  a.position_ids = torch::tensor(pos, torch::kInt64).view({G, T});
+  a.attention_allowed = allowed;
+  torch::Tensor hidden = model.forward_hidden(a);  // [G,T,H]
+  torch::Tensor idx = torch::tensor(gather, torch::kInt64).to(hidden.device());
+  return hidden.reshape({G * T, hidden.size(2)}).index_select(0, idx).view({R, W, hidden.size(2)});
+}
+
+}  // namespace
+
+TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, double temperature, bool with_entropy,
+                         bool with_values, bool entropy_grad, bool share_prompts) {
   const int64_t S = batch.ids.size(1);
   // The LM head (for a 32k vocabulary the largest matmul) runs only from the first position
   // that predicts a response token; the columns before it are zeros (mask 0 there).
   int64_t start = S - 1;
   for (int64_t p : batch.prompt_len) start = std::min(start, std::max<int64_t>(0, p - 1));
   const int64_t W = S - 1 - start;
-  torch::Tensor h = hidden.narrow(1, start, W);
+  torch::Tensor h = share_prompts ? packed_hidden(model, batch, start, W) : torch::Tensor();
+  if (!h.defined()) {
+    model::ForwardArgs a;
+    a.input_ids = batch.ids;
+    a.attention_mask = batch.attention;
+    h = model.forward_hidden(a).narrow(1, start, W);
+  }
   torch::Tensor logits = model.lm_logits(h).to(torch::kFloat32);
   if (temperature > 0 && temperature != 1.0) logits = logits / temperature;
   torch::Tensor target = batch.ids.narrow(1, start + 1, W).to(logits.device()).unsqueeze(-1);

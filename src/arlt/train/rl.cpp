@@ -37,7 +37,7 @@ Json rl_defaults() {
   "data": {"task": "addition", "task_params": {"*": null}, "train": "", "test": "", "train_size": 5000,
            "test_size": 200, "prompt_key": "prompt", "answer_key": "ground_truth", "chat_template": false},
   "rollout": {"n": 8, "max_tokens": 16, "temperature": 1.0, "top_p": 1.0, "top_k": 0, "stop": [""],
-              "ignore_eos": false, "max_seqs": 256},
+              "ignore_eos": false, "max_seqs": 256, "max_batch_tokens": 0},
   "reward": {"functions": "exact_match", "accuracy": "exact_match", "overlong_buffer": 0, "overlong_penalty": 1.0},
   "algorithm": {"advantage": "grpo", "norm_by_std": true, "gamma": 1.0, "lam": 1.0,
                 "policy_loss": "ppo", "clip_low": 0.2, "clip_high": 0.2, "dual_clip": 3.0, "log_ratio_clamp": 20.0,
@@ -46,7 +46,7 @@ Json rl_defaults() {
                 "dynamic_sampling": false, "max_gen_batches": 4, "old_logprobs": "recompute"},
   "trainer": {"prompts_per_step": 16, "ppo_epochs": 1, "mini_batch_size": 0, "micro_batch_size": 64,
               "lr": 1e-5, "warmup_steps": 0, "min_lr_ratio": 0.1, "schedule": "cosine", "weight_decay": 0.0,
-              "betas": [0.9, 0.999], "eps": 1e-8, "grad_clip": 1.0, "spike_factor": 10.0}
+              "betas": [0.9, 0.999], "eps": 1e-8, "grad_clip": 1.0, "spike_factor": 10.0, "share_prompts": true}
 })");
 }
 
@@ -69,6 +69,7 @@ void check_names(const std::string& key, const std::string& value, const std::ve
 struct Settings {
   int64_t steps, eval_every, save_every, keep, n, prompts, ppo_epochs, mini, micro, max_gen_batches;
   uint64_t seed;
+  bool share_prompts;
   double temperature;
   std::string adv, ploss, agg, kl_est;
   double kl_coef, entropy_coef, vf_coef, value_clip;
@@ -96,6 +97,7 @@ Settings read_settings(const Json& c) {
   s.ppo_epochs = get<int64_t>(c, "trainer.ppo_epochs");
   s.mini = get<int64_t>(c, "trainer.mini_batch_size");
   s.micro = get<int64_t>(c, "trainer.micro_batch_size");
+  s.share_prompts = get<bool>(c, "trainer.share_prompts");
   s.adv = get<std::string>(c, "algorithm.advantage");
   s.ploss = get<std::string>(c, "algorithm.policy_loss");
   s.agg = get<std::string>(c, "algorithm.loss_agg");
@@ -271,6 +273,10 @@ RLTrainer::RLTrainer(const Json& cfg, const RunOptions& opt) : cfg_(cfg), opt_(o
 
   engine::EngineOptions eo;
   eo.max_seqs = get<int64_t>(cfg, "rollout.max_seqs");
+  eo.max_batch_tokens = get<int64_t>(cfg, "rollout.max_batch_tokens");
+  if (eo.max_batch_tokens != 0 && eo.max_batch_tokens < eo.max_seqs)
+    throw Error("rollout.max_batch_tokens (" + std::to_string(eo.max_batch_tokens) + ") must be 0 (auto) or at least rollout.max_seqs (" +
+                std::to_string(eo.max_seqs) + ")");
   eo.max_seq_len = longest + sampling_.max_tokens + 1;
   if (eo.max_seq_len > policy_.model->config().max_position_embeddings)
     throw Error("rollout.max_tokens: the longest prompt (" + std::to_string(longest) + " tokens) plus max_tokens " +
@@ -519,14 +525,14 @@ RLSummary RLTrainer::run() {
           TokenBatch mb = batch.slice(b, cnt);
           const int64_t w = mb.mask.size(1);
           if (!s_.rollout_logprobs) {
-            auto sc = score_tokens(model, mb, s_.temperature, true, gae);
+            auto sc = score_tokens(model, mb, s_.temperature, true, gae, false, s_.share_prompts);
             old_logp.narrow(0, b, cnt).narrow(1, 0, w).copy_(sc.logp);
             entropy.narrow(0, b, cnt).narrow(1, 0, w).copy_(sc.entropy);
             if (gae) old_values.narrow(0, b, cnt).narrow(1, 0, w).copy_(sc.values);
             train_tokens += static_cast<double>(mb.attention.sum().item<int64_t>());
           }
           if (ref_) {
-            ref_logp.narrow(0, b, cnt).narrow(1, 0, w).copy_(score_tokens(*ref_, mb, s_.temperature).logp);
+            ref_logp.narrow(0, b, cnt).narrow(1, 0, w).copy_(score_tokens(*ref_, mb, s_.temperature, false, false, false, s_.share_prompts).logp);
             train_tokens += static_cast<double>(mb.attention.sum().item<int64_t>());
           }
         }
@@ -570,6 +576,10 @@ RLSummary RLTrainer::run() {
           const int64_t lo = R * k / n_mini, hi = R * (k + 1) / n_mini;
           if (hi <= lo) continue;
           std::vector<int64_t> rows(perm.begin() + lo, perm.begin() + hi);
+          // The mini-batch is a random set of rows; in row order its micro-batches hold whole
+          // groups of a prompt's samples (for share_prompts). The order of the micro-batches does
+          // not change the accumulated gradient.
+          std::sort(rows.begin(), rows.end());
           double tok = 0;
           for (int64_t r : rows) tok += static_cast<double>(batch.response_len[r]);
           algo::PolicyLossOptions po = s_.popt;
@@ -585,7 +595,7 @@ RLSummary RLTrainer::run() {
             auto pick = [&](const torch::Tensor& t) { return t.index_select(0, idx).narrow(1, 0, w); };
             // Entropy as a metric comes from the first epoch's forward when no old forward ran.
             const bool want_entropy = s_.entropy_coef > 0 || (s_.rollout_logprobs && epoch == 0);
-            auto sc = score_tokens(model, mb, s_.temperature, want_entropy, gae, s_.entropy_coef > 0);
+            auto sc = score_tokens(model, mb, s_.temperature, want_entropy, gae, s_.entropy_coef > 0, s_.share_prompts);
             if (want_entropy && s_.rollout_logprobs && epoch == 0)
               entropy.narrow(1, 0, w).index_copy_(0, idx, sc.entropy.detach());
             auto pl = algo::policy_loss(s_.ploss, sc.logp, pick(old_logp), pick(aout.advantages), mb.mask, po);
