@@ -11,8 +11,9 @@ struct RuntimeInfo {
   bool blas_is_openblas = false;
 };
 
-// Sets torch's intra-op threads from the hardware (ARLT_THREADS overrides), raises glibc's
-// mmap/trim thresholds so large temporaries are reused instead of mmap/munmap'd per op,
+// Sets torch's intra-op threads from the hardware (ARLT_THREADS overrides), turns off glibc's
+// mmap for large blocks and raises its trim threshold so large temporaries are reused instead
+// of mmap/munmap'd per op (ARLT_MALLOC=system opts out),
 // and warns loudly when the BLAS in use is not OpenBLAS. Idempotent.
 const RuntimeInfo& init_runtime();
 
