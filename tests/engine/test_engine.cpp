@@ -3,6 +3,8 @@
 // clear errors.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "arlt/base/error.h"
 #include "arlt/engine/engine.h"
 #include "../test_util.h"
@@ -400,4 +402,55 @@ TEST(Engine, PauseMidGenerationThenResume) {
   const std::string two = eng.submit(make(prompt, 5, 0.0, 0, 2));
   EXPECT_THROW(eng.pause(two, 2), Error);     // it has samples 0 and 1
   eng.run();
+}
+
+TEST(Engine, FailedStepEndsItsSequencesCancelDuringPrefillAndFromOnToken) {
+  // A step that throws (NaN weights: no distribution to sample from) ends every sequence it held
+  // with an "error: ..." completion and frees their slots; the engine then serves new requests.
+  auto m = tiny_model(8);
+  engine::EngineOptions opt;
+  opt.max_seqs = 2;
+  opt.max_batch_tokens = 2;
+  Engine eng(m, nullptr, opt);
+  torch::Tensor w = m->named_parameters()["model.norm.weight"];
+  torch::Tensor saved = w.detach().clone();
+  {
+    torch::NoGradGuard ng;
+    w.fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  eng.submit(make(random_prompt(1, 70), 5, 1.0, 3));
+  EXPECT_THROW(eng.step(), Error);
+  auto failed = eng.step();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].finish_reason.rfind("error: ", 0), 0u) << failed[0].finish_reason;
+  EXPECT_TRUE(eng.idle());
+  {
+    torch::NoGradGuard ng;
+    w.copy_(saved);
+  }
+  // Cancelled while its 30-token prompt is still being prefilled (2 tokens a step): both samples
+  // come back "cancelled" and the slots serve the next request.
+  const std::string id = eng.submit(make(random_prompt(30, 71), 4, 0.0, 0, 2));
+  eng.step();
+  eng.step();
+  eng.cancel(id);
+  auto cancelled = eng.step();
+  ASSERT_EQ(cancelled.size(), 2u);
+  for (const auto& c : cancelled) EXPECT_EQ(c.finish_reason, "cancelled");
+  const auto prompt = random_prompt(5, 72);
+  eng.submit(make(prompt, 6));
+  auto out = eng.run();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tokens, greedy_reference(*m, prompt, 6));
+  // cancel() from the streaming callback takes effect after the step.
+  std::string streaming;
+  eng.on_token = [&](const std::string& rid, int64_t, int64_t, double) {
+    if (rid == streaming) eng.cancel(rid);
+  };
+  streaming = eng.submit(make(prompt, 6));
+  auto stopped = eng.run();
+  ASSERT_EQ(stopped.size(), 1u);
+  EXPECT_EQ(stopped[0].finish_reason, "cancelled");
+  EXPECT_EQ(stopped[0].tokens.size(), 1u);
+  EXPECT_TRUE(eng.idle());
 }

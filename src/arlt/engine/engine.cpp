@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "arlt/base/error.h"
 #include "arlt/kernels/attention.h"
@@ -30,7 +31,8 @@ class Engine::SlotCache : public model::KVCacheBase {
     }
     kv_idx_ = torch::arange(c.num_key_value_heads, torch::TensorOptions().dtype(torch::kInt64).device(device)).unsqueeze(0);
   }
-  // Segments of the next forward; the decode ones (len 1) first.
+  // Segments of the next forward; the decode ones (len 1) first. A one-token prefill chunk right
+  // after them counts as decode here: the same attention (one query at its slot and position).
   void configure(std::vector<Segment> segs) {
     segs_ = std::move(segs);
     std::vector<int64_t> slot, pos;
@@ -130,8 +132,8 @@ class Engine::SlotCache : public model::KVCacheBase {
   void decode_gathered(int64_t layer, const torch::Tensor& qn, torch::Tensor& out, float scale) {
     const int64_t B = n_decode_, S = max_decode_pos_ + 1, KV = kv_heads_, G = heads_ / kv_heads_, D = head_dim_;
     torch::Tensor slots = slot_t_.narrow(0, 0, B).squeeze(1);
-    torch::Tensor keys = k_[layer].index_select(0, slots).narrow(2, 0, S);  // [B,KV,S,D]
-    torch::Tensor vals = v_[layer].index_select(0, slots).narrow(2, 0, S);
+    torch::Tensor keys = k_[layer].narrow(2, 0, S).index_select(0, slots);  // [B,KV,S,D]
+    torch::Tensor vals = v_[layer].narrow(2, 0, S).index_select(0, slots);
     torch::Tensor qd = qn.narrow(0, 0, B).view({B, KV, G, D}) * scale;
     torch::Tensor allowed = torch::arange(S, pos_t_.options()).unsqueeze(0) <= pos_t_.narrow(0, 0, B);  // [B,S]
     torch::Tensor add = torch::zeros({B, 1, 1, S}, qn.options().dtype(torch::kFloat32))
@@ -370,8 +372,10 @@ void Engine::forward_step() {
   const int64_t n_decode = static_cast<int64_t>(ids.size());
   int64_t budget = options_.max_batch_tokens - n_decode;
   std::vector<std::pair<Prefill*, int64_t>> completing;  // and the row of its last token
+  step_prefills_.clear();
   for (auto& pf : prefilling_) {
     if (budget <= 0) break;
+    step_prefills_.push_back(pf.get());
     const int64_t left = static_cast<int64_t>(pf->ids.size()) - pf->done;
     const int64_t take = std::min(budget, left);
     segs.push_back({pf->slots[0], pf->start + pf->done, take});
@@ -456,7 +460,49 @@ void Engine::apply_pauses() {
   }
 }
 
+// The step threw (out of memory, a non-finite distribution, ...): every sequence and prefill it
+// held ends with finish_reason "error: ..." (delivered by the next retire()), their slots are
+// freed, and nothing is left half-done for later steps.
+void Engine::fail_step(const std::string& why) {
+  const std::string reason = "error: " + why;
+  for (auto& s : running_)
+    if (!s->finished) {
+      s->finished = true;
+      s->keep = false;
+      s->out.finish_reason = reason;
+    }
+  for (Prefill* pf : step_prefills_) {
+    auto it = std::find_if(prefilling_.begin(), prefilling_.end(), [&](const auto& p) { return p.get() == pf; });
+    if (it == prefilling_.end()) continue;
+    end_prefill(**it, reason);
+    prefilling_.erase(it);
+  }
+  step_prefills_.clear();
+}
+
+// A prefill that will not complete: a completion per sample with `reason`, slots freed.
+void Engine::end_prefill(Prefill& pf, const std::string& reason) {
+  if (pf.seq) {
+    Completion c = std::move(pf.seq->out);
+    c.finish_reason = reason;
+    orphans_.push_back(std::move(c));
+  } else {
+    for (int64_t i = 0; i < pf.request->params.n; ++i) {
+      Completion c;
+      c.request_id = pf.request->id;
+      c.index = i;
+      c.finish_reason = reason;
+      orphans_.push_back(std::move(c));
+    }
+  }
+  for (int64_t slot : pf.slots) free_slots_.push_back(slot);
+}
+
 void Engine::cancel(const std::string& request_id) {
+  if (in_step_) {  // from on_token: applied when the step is done
+    deferred_cancels_.push_back(request_id);
+    return;
+  }
   waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(), [&](const Request& r) { return r.id == request_id; }),
                  waiting_.end());
   for (auto& s : running_)
@@ -470,7 +516,7 @@ void Engine::cancel(const std::string& request_id) {
       ++it;
       continue;
     }
-    for (int64_t slot : (*it)->slots) free_slots_.push_back(slot);
+    end_prefill(**it, "cancelled");
     it = prefilling_.erase(it);
   }
   for (auto it = parked_.begin(); it != parked_.end();)
@@ -483,7 +529,8 @@ void Engine::cancel(const std::string& request_id) {
 }
 
 std::vector<Completion> Engine::retire() {
-  std::vector<Completion> done;
+  std::vector<Completion> done = std::move(orphans_);
+  orphans_.clear();
   for (size_t i = 0; i < running_.size();) {
     if (!running_[i]->finished) {
       ++i;
@@ -517,7 +564,17 @@ std::vector<Completion> Engine::step() {
   apply_pauses();
   std::vector<Completion> done = retire();
   admit();
-  forward_step();
+  in_step_ = true;
+  try {
+    forward_step();
+  } catch (const std::exception& e) {
+    in_step_ = false;
+    fail_step(e.what());
+    for (const auto& id : std::exchange(deferred_cancels_, {})) cancel(id);
+    throw;
+  }
+  in_step_ = false;
+  for (const auto& id : std::exchange(deferred_cancels_, {})) cancel(id);
   apply_pauses();  // a sample paused before it started stops after its first token
   auto late = retire();
   done.insert(done.end(), std::make_move_iterator(late.begin()), std::make_move_iterator(late.end()));

@@ -65,7 +65,9 @@ class Engine {
   // Runs until every queued request is done; returns the completions in submission order
   // (a request's n samples in index order). `on_step` is called after each step.
   std::vector<Completion> run(const std::function<void(const Engine&)>& on_step = nullptr);
-  // One scheduler step: admit, decode, retire. Returns the completions that finished.
+  // One scheduler step: admit, one forward, retire. Returns the completions that finished. If
+  // the forward or the sampling throws, every sequence of the step ends with finish_reason
+  // "error: <what>" (returned by the next step) and the exception is rethrown.
   std::vector<Completion> step();
   // Resumes a finished sample of a `keep` request: its last sampled token and `tokens` are run
   // through the model on top of its cached positions, then generation goes on with `params`
@@ -81,8 +83,8 @@ class Engine {
   // extend() (with the observation, or nothing) resumes it. A sample not yet started is paused
   // as soon as it has its first token. Unknown request or index: arlt::Error.
   void pause(const std::string& request_id, int64_t index);
-  // Stops a request wherever it is (waiting, running, parked); its running samples finish with
-  // finish_reason "cancelled" at the next step.
+  // Stops a request wherever it is (waiting, running, parked); its running and prefilling samples
+  // finish with finish_reason "cancelled" at the next step. Safe to call from on_token.
   void cancel(const std::string& request_id);
   // Called for every sampled token (streaming).
   std::function<void(const std::string& request_id, int64_t index, int64_t token, double logprob)> on_token;
@@ -107,6 +109,8 @@ class Engine {
   void admit();
   void forward_step();
   void apply_pauses();
+  void fail_step(const std::string& why);
+  void end_prefill(Prefill& pf, const std::string& reason);
   std::vector<Completion> retire();
   bool check_stop(Sequence& s);
   void record(Sequence& s, const SampleResult& sr);
@@ -124,6 +128,10 @@ class Engine {
   std::vector<std::unique_ptr<Sequence>> running_;   // decoding, each in its own slot
   std::vector<int64_t> free_slots_;
   std::map<std::pair<std::string, int64_t>, bool> pause_requests_;
+  std::vector<Prefill*> step_prefills_;          // the prefills the current step runs
+  std::vector<Completion> orphans_;              // ended without a sequence (cancelled or failed prefills)
+  std::vector<std::string> deferred_cancels_;    // cancel() called from on_token during a step
+  bool in_step_ = false;
   int64_t next_id_ = 0, generated_tokens_ = 0, last_step_tokens_ = 0, last_step_decode_ = 0;
 };
 

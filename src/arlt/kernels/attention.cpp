@@ -8,8 +8,10 @@ namespace arlt::kernels {
 
 // Built with -O3 and relaxed float reassociation (CMakeLists) so the loops over D vectorise; a
 // Haswell (AVX2 + FMA) clone is chosen at load time where the CPU has it.
-__attribute__((target_clones("arch=haswell", "default"))) void slot_attention(const SlotAttentionArgs& a,
-                                                                               int64_t begin, int64_t end) {
+#if defined(__x86_64__)
+__attribute__((target_clones("arch=haswell", "default")))
+#endif
+void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end) {
   const int64_t G = a.H / a.KV, D = a.D;
   std::vector<float> scores;
   for (int64_t item = begin; item < end; ++item) {

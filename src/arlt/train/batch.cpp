@@ -79,7 +79,10 @@ torch::Tensor packed_hidden(model::Transformer& model, const TokenBatch& batch, 
     for (int64_t r = groups[g].first; r < groups[g].second; ++r) len[g] += batch.response_len[r];
     T = std::max(T, len[g]);
   }
-  if (G * T * T > 8 * R * S * S) return {};
+  // Packed attention is [G,T,T] against [R,S,S] unpacked: pack when that is at most twice the
+  // area, or small anyway (scores of 8 heads under 64 MB).
+  const double packed_area = static_cast<double>(G) * T * T, unpacked_area = static_cast<double>(R) * S * S;
+  if (packed_area > 2 * unpacked_area && packed_area * 8 * 4 > 64.0 * 1024 * 1024) return {};
   std::vector<int64_t> pids(G * T, 0), pos(G * T, 0), gather(R * W, 0);
   torch::Tensor allowed = torch::zeros({G, T, T}, torch::kBool);
   auto al = allowed.accessor<bool, 3>();

@@ -36,8 +36,8 @@ struct TokenScores {
 // share_prompts: consecutive rows with the same prompt (GRPO's n samples) run as one packed row,
 // the prompt once and then each response, which attends to the prompt and to itself only, with
 // the positions it has in its own row. The same function of the same tokens (equal up to float
-// rounding, test), with less work: the prompt's forward and backward once per group. Groups
-// whose packed attention would exceed 8x the unpacked one (long responses) run unpacked.
+// rounding, test), with less work: the prompt's forward and backward once per group. A batch
+// whose packed attention would exceed twice the unpacked one (and 64 MB) runs unpacked.
 TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, double temperature,
                          bool with_entropy = false, bool with_values = false, bool entropy_grad = false,
                          bool share_prompts = false);
