@@ -454,3 +454,32 @@ TEST(Engine, FailedStepEndsItsSequencesCancelDuringPrefillAndFromOnToken) {
   EXPECT_EQ(stopped[0].tokens.size(), 1u);
   EXPECT_TRUE(eng.idle());
 }
+
+TEST(Engine, KVBudgetCapsTheSlots) {
+  // 2 layers x 2 KV heads x 8 dims x 2 (K and V) x 4 bytes = 256 bytes a position; 64 positions a
+  // slot = 16 KiB. A 40 KiB budget holds 2 slots of the 8 asked for; 5 requests still all finish.
+  auto m = tiny_model(10);
+  engine::EngineOptions opt;
+  opt.max_seqs = 8;
+  opt.max_seq_len = 64;
+  opt.kv_budget_bytes = 40 * 1024;
+  Engine eng(m, nullptr, opt);
+  EXPECT_EQ(eng.kv_bytes_per_token(), 256);
+  EXPECT_EQ(eng.options().max_seqs, 2);
+  std::vector<std::vector<int64_t>> prompts;
+  for (int i = 0; i < 5; ++i) {
+    prompts.push_back(random_prompt(4 + i, 120 + i));
+    eng.submit(make(prompts.back(), 5));
+  }
+  auto out = eng.run();
+  ASSERT_EQ(out.size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(out[i].tokens, greedy_reference(*m, prompts[i], 5)) << i;
+  EXPECT_THROW(eng.submit(make(prompts[0], 5, 0.0, 0, 3)), Error);  // n = 3 > 2 slots
+  opt.kv_budget_bytes = 10 * 1024;  // not one slot
+  try {
+    Engine too_small(m, nullptr, opt);
+    ADD_FAILURE() << "a budget below one sequence must be an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("KV budget"), std::string::npos) << e.what();
+  }
+}

@@ -27,6 +27,7 @@ struct Opts {
   std::vector<std::string> prompt_texts, stop;
   engine::SamplingParams params;
   int64_t max_seqs = 64, max_batch_tokens = 0;
+  double kv_budget_mb = 0;
   bool quiet = false;
 };
 
@@ -106,6 +107,8 @@ void add_generate(CLI::App& app) {
   sub->add_option("--stop", o->stop, "stop string (repeatable)");
   sub->add_option("--logprobs", o->params.logprobs, "top log-probs to report per token (0-20)");
   sub->add_option("--max-seqs", o->max_seqs, "sequences decoding at once")->capture_default_str();
+  sub->add_option("--kv-budget-mb", o->kv_budget_mb, "memory for the KV cache: caps --max-seqs (0 = no cap)")
+      ->check(CLI::Range(0.0, 1e9));
   sub->add_option("--max-batch-tokens", o->max_batch_tokens,
                   "tokens per engine step: decode first, then prompt chunks (0 = max(2048, max-seqs))");
   sub->add_option("--dtype", o->dtype, "float32 or bfloat16 (default: the model's)");
@@ -150,6 +153,7 @@ void add_generate(CLI::App& app) {
     engine::EngineOptions eo;
     eo.max_seqs = o->max_seqs;
     eo.max_batch_tokens = o->max_batch_tokens;
+    eo.kv_budget_bytes = static_cast<int64_t>(o->kv_budget_mb * 1024 * 1024);
     int64_t need = 2;
     for (const auto& [r, where] : requests)
       need = std::max<int64_t>(need, static_cast<int64_t>(r.prompt.size()) + r.params.max_tokens + 1);

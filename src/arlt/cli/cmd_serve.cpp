@@ -16,6 +16,7 @@ void add_serve(CLI::App& app) {
     std::string model, host = "127.0.0.1", name, dtype;
     int port = 8000;
     int64_t max_seqs = 64, max_seq_len = 0, max_batch_tokens = 0;
+    double kv_budget_mb = 0;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("serve", "serve /v1/completions and /v1/chat/completions over HTTP");
@@ -25,6 +26,8 @@ void add_serve(CLI::App& app) {
   sub->add_option("--name", o->name, "model name clients use (default: the folder's name)");
   sub->add_option("--max-seqs", o->max_seqs, "sequences decoding at once")->capture_default_str();
   sub->add_option("--max-seq-len", o->max_seq_len, "context per sequence (default: the model's)");
+  sub->add_option("--kv-budget-mb", o->kv_budget_mb, "memory for the KV cache: caps --max-seqs (0 = no cap)")
+      ->check(CLI::Range(0.0, 1e9));
   sub->add_option("--max-batch-tokens", o->max_batch_tokens,
                   "tokens per engine step: decode first, then prompt chunks (0 = max(2048, max-seqs))");
   sub->add_option("--dtype", o->dtype, "float32 or bfloat16");
@@ -38,6 +41,7 @@ void add_serve(CLI::App& app) {
     eo.max_seqs = o->max_seqs;
     eo.max_seq_len = o->max_seq_len;
     eo.max_batch_tokens = o->max_batch_tokens;
+    eo.kv_budget_bytes = static_cast<int64_t>(o->kv_budget_mb * 1024 * 1024);
     engine::ServerOptions so;
     so.host = o->host;
     so.port = o->port;
