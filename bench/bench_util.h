@@ -7,6 +7,12 @@
 
 namespace arlt::bench {
 
+// Environment prefix that gives a Python reference the glibc malloc settings arlt's
+// init_runtime() applies (no mmap for large blocks, 2 GB trim threshold, 64 MB top pad), to
+// separate what the allocator gives from what the implementation gives.
+inline const char* kArltMallocEnv =
+    "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.top_pad=67108864 ";
+
 // stdout of a shell command.
 inline std::string run(const std::string& cmd) {
   std::string out;

@@ -90,10 +90,8 @@ int main(int argc, char** argv) {
                                " --batch " + std::to_string(B) + " --prompt-len " + std::to_string(P) + " --new-tokens " +
                                std::to_string(N) + " --threads " + std::to_string(rt.threads) + " 2>/dev/null";
       auto ref = bench::last_json(bench::run("/usr/bin/python3" + args));
-      // The same loop given the glibc malloc settings arlt's init_runtime() applies.
-      auto tuned = bench::last_json(bench::run(
-          "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.top_pad=67108864 "
-          "/usr/bin/python3" + args));
+      // The same loop given arlt's malloc settings.
+      auto tuned = bench::last_json(bench::run(std::string(bench::kArltMallocEnv) + "/usr/bin/python3" + args));
       const double ref_tps = ref.is_null() ? 0 : ref.value("decode_tokens_per_s", 0.0);
       const double tuned_tps = tuned.is_null() ? 0 : tuned.value("decode_tokens_per_s", 0.0);
       const double ref_ttft = ref.is_null() ? 0 : ref.value("ttft_s", 0.0);

@@ -109,13 +109,9 @@ int main(int argc, char** argv) {
                            std::to_string(prompts) + " --n " + std::to_string(n) + " --prompt-len " + std::to_string(plen) +
                            " --new-tokens " + std::to_string(new_tokens) + " --micro-batch 16 --threads " +
                            std::to_string(threads) + " --steps " + std::to_string(steps - 1);
-  // Python as users run it, and Python given the glibc malloc settings arlt's init_runtime()
-  // applies (no mmap for large blocks, 2 GB trim threshold): that separates what the allocator
-  // gives from what the implementation gives.
+  // Python as users run it, and Python given arlt's malloc settings.
   const std::string cmd = "/usr/bin/python3" + args;
-  const std::string cmd_tuned =
-      "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.top_pad=67108864 "
-      "/usr/bin/python3" + args;
+  const std::string cmd_tuned = std::string(bench::kArltMallocEnv) + cmd;
   auto ref = bench::last_json(bench::run(cmd));
   auto tuned = bench::last_json(bench::run(cmd_tuned));
   fs::remove_all(work);

@@ -53,25 +53,44 @@ Request make(const std::vector<int64_t>& prompt, int64_t max_tokens, double temp
   return r;
 }
 
+engine::EngineOptions options(int64_t max_seqs, int64_t max_batch_tokens = 0) {
+  engine::EngineOptions o;
+  o.max_seqs = max_seqs;
+  o.max_batch_tokens = max_batch_tokens;
+  return o;
+}
+
+// One greedy request per (prompt length, new tokens), prompt i drawn from seed + i.
+std::vector<std::vector<int64_t>> submit_greedy(Engine& eng, const std::vector<int64_t>& lens,
+                                                const std::vector<int64_t>& max_new, int64_t seed) {
+  std::vector<std::vector<int64_t>> prompts;
+  for (size_t i = 0; i < lens.size(); ++i) {
+    prompts.push_back(random_prompt(lens[i], seed + static_cast<int64_t>(i)));
+    eng.submit(make(prompts.back(), max_new[i]));
+  }
+  return prompts;
+}
+
+// Every completion (any order; the engine names request k "req-<k>") equals the plain loop.
+void expect_plain_greedy(model::Transformer& m, const std::vector<engine::Completion>& out,
+                         const std::vector<std::vector<int64_t>>& prompts, const std::vector<int64_t>& max_new) {
+  ASSERT_EQ(out.size(), prompts.size());
+  for (const auto& c : out) {
+    const size_t i = std::stoul(c.request_id.substr(4));
+    EXPECT_EQ(c.tokens, greedy_reference(m, prompts[i], max_new[i])) << "request " << i;
+  }
+}
+
 }  // namespace
 
 TEST(Engine, ContinuousBatchingEqualsPlainGreedyLoop) {
   auto m = tiny_model();
-  engine::EngineOptions opt;
-  opt.max_seqs = 3;  // 6 requests through 3 slots: admission happens as slots free up
-  Engine eng(m, nullptr, opt);
-  std::vector<std::vector<int64_t>> prompts;
-  std::vector<int64_t> lens = {5, 1, 9, 3, 12, 2}, max_new = {7, 3, 10, 1, 5, 12};
-  for (size_t i = 0; i < lens.size(); ++i) {
-    prompts.push_back(random_prompt(lens[i], 40 + i));
-    eng.submit(make(prompts.back(), max_new[i]));
-  }
+  Engine eng(m, nullptr, options(3));  // 6 requests through 3 slots: admission happens as slots free up
+  const std::vector<int64_t> max_new = {7, 3, 10, 1, 5, 12};
+  const auto prompts = submit_greedy(eng, {5, 1, 9, 3, 12, 2}, max_new, 40);
   auto out = eng.run();
-  ASSERT_EQ(out.size(), prompts.size());
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    EXPECT_EQ(out[i].tokens, greedy_reference(*m, prompts[i], max_new[i])) << "request " << i;
-    EXPECT_EQ(out[i].finish_reason, "length");
-  }
+  expect_plain_greedy(*m, out, prompts, max_new);
+  for (const auto& c : out) EXPECT_EQ(c.finish_reason, "length");
   EXPECT_TRUE(eng.idle());
 }
 
@@ -300,16 +319,9 @@ TEST(Engine, ChunkedPrefillMixedWithDecodeUnderATokenBudget) {
   // chunks, in the same forward as the decode tokens of running sequences. Same tokens as the
   // plain loop, and no step runs more than the budget.
   auto m = tiny_model(5);
-  engine::EngineOptions opt;
-  opt.max_seqs = 4;
-  opt.max_batch_tokens = 4;
-  Engine eng(m, nullptr, opt);
-  std::vector<std::vector<int64_t>> prompts;
-  std::vector<int64_t> lens = {3, 30, 7, 1, 22, 11}, max_new = {9, 6, 8, 12, 5, 7};
-  for (size_t i = 0; i < lens.size(); ++i) {
-    prompts.push_back(random_prompt(lens[i], 60 + i));
-    eng.submit(make(prompts.back(), max_new[i]));
-  }
+  Engine eng(m, nullptr, options(4, 4));
+  const std::vector<int64_t> max_new = {9, 6, 8, 12, 5, 7};
+  const auto prompts = submit_greedy(eng, {3, 30, 7, 1, 22, 11}, max_new, 60);
   std::vector<engine::Completion> out;
   int64_t max_step = 0, mixed_steps = 0;
   while (!eng.idle()) {
@@ -320,15 +332,8 @@ TEST(Engine, ChunkedPrefillMixedWithDecodeUnderATokenBudget) {
   }
   EXPECT_LE(max_step, 4);
   EXPECT_GT(mixed_steps, 5);  // prefill chunks rode along with decode tokens
-  ASSERT_EQ(out.size(), prompts.size());
-  for (const auto& c : out) {
-    const size_t i = std::stoul(c.request_id.substr(4));  // "req-<k>"
-    EXPECT_EQ(c.tokens, greedy_reference(*m, prompts[i], max_new[i])) << "request " << i;
-  }
-  engine::EngineOptions bad;
-  bad.max_seqs = 8;
-  bad.max_batch_tokens = 4;
-  EXPECT_THROW(Engine(m, nullptr, bad), Error);
+  expect_plain_greedy(*m, out, prompts, max_new);
+  EXPECT_THROW(Engine(m, nullptr, options(8, 4)), Error);
 }
 
 TEST(Engine, AttentionKernelEqualsTorchOps) {
@@ -337,10 +342,7 @@ TEST(Engine, AttentionKernelEqualsTorchOps) {
   auto m = tiny_model(6);
   std::vector<std::vector<engine::Completion>> runs;
   for (bool kernel : {true, false}) {
-    engine::EngineOptions opt;
-    opt.max_seqs = 6;
-    opt.max_batch_tokens = 24;
-    Engine eng(m, nullptr, opt);
+    Engine eng(m, nullptr, options(6, 24));
     eng.set_kernel_attention(kernel);
     for (int i = 0; i < 4; ++i) eng.submit(make(random_prompt(3 + 9 * i, 80 + i), 10 + 3 * i, 0.9, 11 + i, 2));
     runs.push_back(eng.run());
@@ -408,10 +410,7 @@ TEST(Engine, FailedStepEndsItsSequencesCancelDuringPrefillAndFromOnToken) {
   // A step that throws (NaN weights: no distribution to sample from) ends every sequence it held
   // with an "error: ..." completion and frees their slots; the engine then serves new requests.
   auto m = tiny_model(8);
-  engine::EngineOptions opt;
-  opt.max_seqs = 2;
-  opt.max_batch_tokens = 2;
-  Engine eng(m, nullptr, opt);
+  Engine eng(m, nullptr, options(2, 2));
   torch::Tensor w = m->named_parameters()["model.norm.weight"];
   torch::Tensor saved = w.detach().clone();
   {
@@ -459,21 +458,15 @@ TEST(Engine, KVBudgetCapsTheSlots) {
   // 2 layers x 2 KV heads x 8 dims x 2 (K and V) x 4 bytes = 256 bytes a position; 64 positions a
   // slot = 16 KiB. A 40 KiB budget holds 2 slots of the 8 asked for; 5 requests still all finish.
   auto m = tiny_model(10);
-  engine::EngineOptions opt;
-  opt.max_seqs = 8;
+  engine::EngineOptions opt = options(8);
   opt.max_seq_len = 64;
   opt.kv_budget_bytes = 40 * 1024;
   Engine eng(m, nullptr, opt);
   EXPECT_EQ(eng.kv_bytes_per_token(), 256);
   EXPECT_EQ(eng.options().max_seqs, 2);
-  std::vector<std::vector<int64_t>> prompts;
-  for (int i = 0; i < 5; ++i) {
-    prompts.push_back(random_prompt(4 + i, 120 + i));
-    eng.submit(make(prompts.back(), 5));
-  }
-  auto out = eng.run();
-  ASSERT_EQ(out.size(), 5u);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(out[i].tokens, greedy_reference(*m, prompts[i], 5)) << i;
+  const std::vector<int64_t> max_new(5, 5);
+  const auto prompts = submit_greedy(eng, {4, 5, 6, 7, 8}, max_new, 120);
+  expect_plain_greedy(*m, eng.run(), prompts, max_new);
   EXPECT_THROW(eng.submit(make(prompts[0], 5, 0.0, 0, 3)), Error);  // n = 3 > 2 slots
   opt.kv_budget_bytes = 10 * 1024;  // not one slot
   try {

@@ -71,13 +71,13 @@ class Engine::SlotCache : public model::KVCacheBase {
     const bool kernel = qn.device().is_cpu() && qn.scalar_type() == torch::kFloat32 && !force_torch_path;
     if (n_decode_ > 0) {
       if (kernel) run_kernel(layer, qn, out, scale, 0, n_decode_);
-      else decode_gathered(layer, qn, out, scale);
+      else decode_gathered(layer, qn, out);
     }
     int64_t off = 0;
     for (const auto& sg : segs_) {
       if (off >= n_decode_) {
         if (kernel && sg.len <= 16) run_kernel(layer, qn, out, scale, off, off + sg.len);
-        else prefill_segment(layer, qn, out, scale, sg, off);
+        else prefill_segment(layer, qn, out, sg, off);
       }
       off += sg.len;
     }
@@ -123,35 +123,24 @@ class Engine::SlotCache : public model::KVCacheBase {
     a.out = out.data_ptr<float>();
     at::parallel_for(lo * kv_heads_, hi * kv_heads_, 4, [&](int64_t b, int64_t e) { kernels::slot_attention(a, b, e); });
   }
-  // softmax(scores + mask) . values, in fp32 whatever the storage dtype.
-  static torch::Tensor weighted(torch::Tensor scores, const torch::Tensor& add_mask, const torch::Tensor& values) {
-    if (scores.scalar_type() != torch::kFloat32) scores = scores.to(torch::kFloat32);
-    return torch::matmul(torch::softmax(scores + add_mask, -1).to(values.scalar_type()), values);
-  }
   // The decode tokens [0, n_decode) with torch ops: their slots' keys gathered up to the longest.
-  void decode_gathered(int64_t layer, const torch::Tensor& qn, torch::Tensor& out, float scale) {
-    const int64_t B = n_decode_, S = max_decode_pos_ + 1, KV = kv_heads_, G = heads_ / kv_heads_, D = head_dim_;
+  void decode_gathered(int64_t layer, const torch::Tensor& qn, torch::Tensor& out) {
+    const int64_t B = n_decode_, S = max_decode_pos_ + 1;
     torch::Tensor slots = slot_t_.narrow(0, 0, B).squeeze(1);
     torch::Tensor keys = k_[layer].narrow(2, 0, S).index_select(0, slots);  // [B,KV,S,D]
     torch::Tensor vals = v_[layer].narrow(2, 0, S).index_select(0, slots);
-    torch::Tensor qd = qn.narrow(0, 0, B).view({B, KV, G, D}) * scale;
     torch::Tensor allowed = torch::arange(S, pos_t_.options()).unsqueeze(0) <= pos_t_.narrow(0, 0, B);  // [B,S]
-    torch::Tensor add = torch::zeros({B, 1, 1, S}, qn.options().dtype(torch::kFloat32))
-                            .masked_fill_(allowed.logical_not().view({B, 1, 1, S}), -1e9f);
-    out.narrow(0, 0, B).copy_(weighted(torch::matmul(qd, keys.transpose(-1, -2)), add, vals).view({B, heads_, D}));
+    torch::Tensor q = qn.narrow(0, 0, B).unsqueeze(2);  // [B,H,1,D]
+    out.narrow(0, 0, B).copy_(model::gqa_attention(q, keys, vals, model::additive_mask(allowed).view({B, 1, 1, 1, S})).squeeze(2));
   }
   // One sequence's chunk of `len` tokens at positions start.. of its slot: causal over its row.
-  void prefill_segment(int64_t layer, const torch::Tensor& qn, torch::Tensor& out, float scale, const Segment& sg,
-                       int64_t off) {
-    const int64_t T = sg.len, S = sg.start + T, KV = kv_heads_, G = heads_ / kv_heads_, D = head_dim_;
-    torch::Tensor qs = (qn.narrow(0, off, T).transpose(0, 1) * scale).contiguous().view({KV, G * T, D});
-    torch::Tensor keys = k_[layer][sg.slot].narrow(1, 0, S), vals = v_[layer][sg.slot].narrow(1, 0, S);
+  void prefill_segment(int64_t layer, const torch::Tensor& qn, torch::Tensor& out, const Segment& sg, int64_t off) {
+    const int64_t T = sg.len, S = sg.start + T;
+    torch::Tensor keys = k_[layer][sg.slot].narrow(1, 0, S).unsqueeze(0), vals = v_[layer][sg.slot].narrow(1, 0, S).unsqueeze(0);
     auto iopts = torch::TensorOptions().dtype(torch::kInt64).device(qn.device());
     torch::Tensor allowed = torch::arange(S, iopts).unsqueeze(0) <= torch::arange(sg.start, S, iopts).unsqueeze(1);  // [T,S]
-    torch::Tensor add = torch::zeros({T, S}, qn.options().dtype(torch::kFloat32)).masked_fill_(allowed.logical_not(), -1e9f);
-    torch::Tensor scores = torch::matmul(qs, keys.transpose(-1, -2)).view({KV, G, T, S});
-    torch::Tensor o = weighted(scores, add, vals.unsqueeze(1)).view({heads_, T, D});  // [KV,G,T,D] -> [H,T,D]
-    out.narrow(0, off, T).copy_(o.transpose(0, 1));
+    torch::Tensor q = qn.narrow(0, off, T).transpose(0, 1).unsqueeze(0);  // [1,H,T,D]
+    out.narrow(0, off, T).copy_(model::gqa_attention(q, keys, vals, model::additive_mask(allowed))[0].transpose(0, 1));
   }
 
   int64_t max_len_, heads_, kv_heads_, head_dim_, n_decode_ = 0, max_decode_pos_ = 0;
@@ -262,7 +251,7 @@ void Engine::pause(const std::string& request_id, int64_t index) {
   for (const auto& r : resuming_) known |= live(r.first->seq);
   if (!known)
     throw Error("pause: request '" + request_id + "' has no sample " + std::to_string(index) + " waiting or generating");
-  pause_requests_[{request_id, index}] = true;
+  pause_requests_.insert({request_id, index});
 }
 
 std::string Engine::submit(Request r) {
@@ -431,7 +420,7 @@ void Engine::forward_step() {
   }
   for (auto& s : running_) s->length += 1;  // the pending token is now cached
   if (seqs.empty()) return;
-  torch::Tensor h = static_cast<int64_t>(rows.size()) == hidden.size(0) && completing.empty()
+  torch::Tensor h = static_cast<int64_t>(ids.size()) == n_decode  // a decode-only step samples every row
                         ? hidden
                         : hidden.index_select(0, torch::tensor(rows, torch::kInt64).to(hidden.device()));
   torch::Tensor logits = model_->lm_logits(h).to(torch::kCPU, torch::kFloat32);
@@ -525,7 +514,7 @@ void Engine::cancel(const std::string& request_id) {
                                  [&](const auto& r) { return r.first->seq->out.request_id == request_id; }),
                   resuming_.end());
   for (auto it = pause_requests_.begin(); it != pause_requests_.end();)
-    it = it->first.first == request_id ? pause_requests_.erase(it) : std::next(it);
+    it = it->first == request_id ? pause_requests_.erase(it) : std::next(it);
 }
 
 std::vector<Completion> Engine::retire() {

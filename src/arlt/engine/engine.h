@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -127,7 +128,7 @@ class Engine {
   std::deque<std::unique_ptr<Prefill>> prefilling_;  // admitted, prompt (or extension) being run
   std::vector<std::unique_ptr<Sequence>> running_;   // decoding, each in its own slot
   std::vector<int64_t> free_slots_;
-  std::map<std::pair<std::string, int64_t>, bool> pause_requests_;
+  std::set<std::pair<std::string, int64_t>> pause_requests_;
   std::vector<Prefill*> step_prefills_;          // the prefills the current step runs
   std::vector<Completion> orphans_;              // ended without a sequence (cancelled or failed prefills)
   std::vector<std::string> deferred_cancels_;    // cancel() called from on_token during a step

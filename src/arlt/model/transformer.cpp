@@ -62,7 +62,7 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      const torch::Tensor& mask, KVCacheBase* cache, int64_t layer) {
-  const int64_t B = x.size(0), T = x.size(1), D = head_dim_, G = n_heads_ / n_kv_;
+  const int64_t B = x.size(0), T = x.size(1), D = head_dim_;
   torch::Tensor q = q_proj(x).view({B, T, n_heads_, D});
   torch::Tensor k = k_proj(x).view({B, T, n_kv_, D});
   torch::Tensor v = v_proj(x).view({B, T, n_kv_, D}).transpose(1, 2);
@@ -74,20 +74,27 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   k = apply_rope(k.transpose(1, 2), cos, sin);  // [B,KV,T,D]
   if (cache && cache->computes_attention()) return o_proj(cache->attend(layer, q, k, v));
   if (cache) std::tie(k, v) = cache->append(layer, k, v);
-  const int64_t S = k.size(2);
+  return o_proj(gqa_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, n_heads_ * D}));
+}
 
-  // Grouped-query attention without materialising repeated K/V: the G query heads that share
-  // a KV head are stacked along the time axis ([B,KV,G*T,D]); head h uses KV head h / G.
-  q = (q * (1.0 / std::sqrt(static_cast<double>(D)))).contiguous().view({B, n_kv_, G * T, D});
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));  // [B,KV,G*T,S]
+torch::Tensor gqa_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                            const torch::Tensor& add_mask) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), KV = k.size(1), G = H / KV, S = k.size(2);
+  // The G query heads that share a KV head are stacked along the time axis ([B,KV,G*T,D]);
+  // head h uses KV head h / G.
+  torch::Tensor qs = (q * (1.0 / std::sqrt(static_cast<double>(D)))).contiguous().view({B, KV, G * T, D});
+  torch::Tensor scores = torch::matmul(qs, k.transpose(-1, -2));  // [B,KV,G*T,S]
   const bool upcast = scores.scalar_type() != torch::kFloat32;
   if (upcast) scores = scores.to(torch::kFloat32);
-  if (mask.defined()) scores = (scores.view({B, n_kv_, G, T, S}) + mask).view({B, n_kv_, G * T, S});
+  if (add_mask.defined()) scores = (scores.view({B, KV, G, T, S}) + add_mask).view({B, KV, G * T, S});
   torch::Tensor probs = torch::softmax(scores, -1);
   if (upcast) probs = probs.to(v.scalar_type());
-  torch::Tensor out = torch::matmul(probs, v);  // [B,KV,G*T,D]
-  out = out.view({B, n_heads_, T, D}).transpose(1, 2).reshape({B, T, n_heads_ * D});
-  return o_proj(out);
+  return torch::matmul(probs, v).view({B, H, T, D});
+}
+
+torch::Tensor additive_mask(const torch::Tensor& allowed) {
+  return torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(torch::kFloat32).device(allowed.device()))
+      .masked_fill_(allowed.logical_not(), kMaskValue);
 }
 
 // ---- MLP, layer, backbone -----------------------------------------------------------------
@@ -240,20 +247,14 @@ torch::Tensor Transformer::forward_hidden(const ForwardArgs& a) {
   // token with no padding needs none.
   torch::Tensor add_mask;
   if (allowed_in.defined()) {
-    add_mask = torch::zeros(allowed_in.sizes(), torch::TensorOptions().dtype(torch::kFloat32).device(dev))
-                   .masked_fill_(allowed_in.logical_not(), kMaskValue)
-                   .unsqueeze(1)
-                   .unsqueeze(1);
+    add_mask = additive_mask(allowed_in).unsqueeze(1).unsqueeze(1);
   } else if ((mask.defined() || seg.defined() || T > 1) && !(a.cache && a.cache->computes_attention())) {
     auto iopts = torch::TensorOptions().dtype(torch::kInt64).device(dev);
     torch::Tensor allowed = torch::arange(S, iopts).unsqueeze(0) <= torch::arange(past, S, iopts).unsqueeze(1);  // [T,S]
     allowed = allowed.unsqueeze(0);                                                                          // [1,T,S]
     if (mask.defined()) allowed = allowed & mask.to(torch::kBool).unsqueeze(1);                              // [B,T,S]
     if (seg.defined()) allowed = allowed & (seg.unsqueeze(2) == seg.unsqueeze(1));                          // [B,T,T]
-    add_mask = torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(torch::kFloat32).device(dev))
-                   .masked_fill_(allowed.logical_not(), kMaskValue)
-                   .unsqueeze(1)
-                   .unsqueeze(1);
+    add_mask = additive_mask(allowed).unsqueeze(1).unsqueeze(1);
   }
 
   torch::Tensor h = model->embed_tokens(ids);

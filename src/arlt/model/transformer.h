@@ -126,6 +126,14 @@ class Transformer : public torch::nn::Module {
   torch::Tensor inv_freq_;  // [D/2] fp32
 };
 
+// Grouped-query attention without repeating K/V: q [B,H,T,D] (RoPE applied, not scaled), k/v
+// [B,KV,S,D], add_mask fp32 broadcastable to [B,KV,G,T,S] (G = H/KV) or undefined. Softmax in
+// fp32 whatever the storage dtype. -> [B,H,T,D].
+torch::Tensor gqa_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                            const torch::Tensor& add_mask);
+// Additive fp32 mask from a bool one: 0 where allowed, a large finite negative elsewhere (a row
+// with nothing to attend to gets a uniform, finite softmax instead of NaN).
+torch::Tensor additive_mask(const torch::Tensor& allowed);
 // Attention-mask helpers: position ids from a padding mask (cumsum - 1, clamped at 0).
 torch::Tensor positions_from_mask(const torch::Tensor& attention_mask, int64_t past, int64_t t);
 // RoPE inverse frequencies with the config's scaling (linear, llama3) applied.
