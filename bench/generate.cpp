@@ -4,9 +4,12 @@
 // same run; then a mixed workload (very different lengths): continuous batching against static
 // batches (each batch waits for its longest sequence), same outputs, speed ratio.
 //
-//   build/bench_generate [--quick]
+//   build/bench_generate [--quick] [--only PRESET:BATCH] [--no-python] [--linear-rows R]
+// --only and --no-python time one case of arlt alone (for profiling); --linear-rows sets the
+// rows up to which linear layers run the hand-written kernel (0: all on the BLAS).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -16,6 +19,7 @@
 #include "arlt/base/fs.h"
 #include "arlt/base/runtime.h"
 #include "arlt/engine/engine.h"
+#include "arlt/model/linear.h"
 #include "bench_util.h"
 
 using namespace arlt;
@@ -36,7 +40,18 @@ engine::Request greedy_request(int64_t prompt_len, int64_t new_tokens, int64_t v
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = argc > 1 && !std::strcmp(argv[1], "--quick");
+  bool quick = false, python = true;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--no-python")) python = false;
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!std::strcmp(argv[i], "--linear-rows") && i + 1 < argc) model::set_linear_kernel_rows(std::atoll(argv[++i]));
+    else {
+      std::fprintf(stderr, "usage: bench_generate [--quick] [--only PRESET:BATCH] [--no-python] [--linear-rows R]\n");
+      return 2;
+    }
+  }
   const auto& rt = init_runtime();
   torch::manual_seed(0);
   torch::Tensor a = torch::randn({2048, 2048}), b = torch::randn({2048, 2048}), c = torch::empty({2048, 2048});
@@ -64,6 +79,7 @@ int main(int argc, char** argv) {
     const std::string cfg_path = "/tmp/arlt_bench_gen_" + preset + "_" + std::to_string(getpid()) + ".json";
     write_json_file(cfg_path, config.to_json());
     for (int64_t B : batches) {
+      if (!only.empty() && only != preset + ":" + std::to_string(B)) continue;
       engine::EngineOptions eo;
       eo.max_seqs = B;
       eo.max_seq_len = P + N + 8;
@@ -89,9 +105,12 @@ int main(int argc, char** argv) {
       const std::string args = " " + std::string(ARLT_SOURCE_DIR) + "/bench/generate_ref.py --config " + cfg_path +
                                " --batch " + std::to_string(B) + " --prompt-len " + std::to_string(P) + " --new-tokens " +
                                std::to_string(N) + " --threads " + std::to_string(rt.threads) + " 2>/dev/null";
-      auto ref = bench::last_json(bench::run("/usr/bin/python3" + args));
-      // The same loop given arlt's malloc settings.
-      auto tuned = bench::last_json(bench::run(std::string(bench::kArltMallocEnv) + "/usr/bin/python3" + args));
+      nlohmann::json ref, tuned;
+      if (python) {
+        ref = bench::last_json(bench::run("/usr/bin/python3" + args));
+        // The same loop given arlt's malloc settings.
+        tuned = bench::last_json(bench::run(std::string(bench::kArltMallocEnv) + "/usr/bin/python3" + args));
+      }
       const double ref_tps = ref.is_null() ? 0 : ref.value("decode_tokens_per_s", 0.0);
       const double tuned_tps = tuned.is_null() ? 0 : tuned.value("decode_tokens_per_s", 0.0);
       const double ref_ttft = ref.is_null() ? 0 : ref.value("ttft_s", 0.0);
@@ -104,7 +123,7 @@ int main(int argc, char** argv) {
   }
 
   // Mixed workload: 64 requests, new tokens from 4 to 124, 16 slots.
-  {
+  if (only.empty()) {
     auto config = model::ModelConfig::preset("tiny");
     config.eos_token_ids.clear();
     auto m = std::make_shared<model::Transformer>(config);

@@ -9,6 +9,7 @@
 
 #include "arlt/base/error.h"
 #include "arlt/kernels/attention.h"
+#include "arlt/kernels/parallel.h"
 #include "arlt/tokenizer/tokenizer.h"
 
 namespace arlt::engine {
@@ -121,7 +122,7 @@ class Engine::SlotCache : public model::KVCacheBase {
     a.D = head_dim_;
     a.scale = scale;
     a.out = out.data_ptr<float>();
-    at::parallel_for(lo * kv_heads_, hi * kv_heads_, 4, [&](int64_t b, int64_t e) { kernels::slot_attention(a, b, e); });
+    kernels::parallel_for(lo * kv_heads_, hi * kv_heads_, 4, [&](int64_t b, int64_t e) { kernels::slot_attention(a, b, e); });
   }
   // The decode tokens [0, n_decode) with torch ops: their slots' keys gathered up to the longest.
   void decode_gathered(int64_t layer, const torch::Tensor& qn, torch::Tensor& out) {

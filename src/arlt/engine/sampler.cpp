@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "arlt/base/error.h"
+#include "arlt/kernels/parallel.h"
 
 namespace arlt::engine {
 
@@ -144,7 +145,7 @@ std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std:
   torch::Tensor argmax = any_greedy ? x.argmax(1).contiguous() : torch::Tensor();
   std::vector<int64_t> tokens(n);
   // One uniform draw per row from the row's own stream and an inverse-CDF scan (rows in parallel).
-  at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+  kernels::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t j = lo; j < hi; ++j) {
       const SamplingParams& p = *rows[simple[j]].params;
       tokens[j] = p.temperature > 0 ? draw_from(probs.data_ptr<float>() + j * V, V, *rows[simple[j]].gen)

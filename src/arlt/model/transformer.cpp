@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "arlt/base/error.h"
+#include "arlt/model/linear.h"
 
 namespace arlt::model {
 namespace F = torch::nn::functional;
@@ -63,18 +64,18 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      const torch::Tensor& mask, KVCacheBase* cache, int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1), D = head_dim_;
-  torch::Tensor q = q_proj(x).view({B, T, n_heads_, D});
-  torch::Tensor k = k_proj(x).view({B, T, n_kv_, D});
-  torch::Tensor v = v_proj(x).view({B, T, n_kv_, D}).transpose(1, 2);
+  torch::Tensor q = project(q_proj, x).view({B, T, n_heads_, D});
+  torch::Tensor k = project(k_proj, x).view({B, T, n_kv_, D});
+  torch::Tensor v = project(v_proj, x).view({B, T, n_kv_, D}).transpose(1, 2);
   if (!q_norm.is_empty()) {
     q = q_norm(q);
     k = k_norm(k);
   }
   q = apply_rope(q.transpose(1, 2), cos, sin);  // [B,H,T,D]
   k = apply_rope(k.transpose(1, 2), cos, sin);  // [B,KV,T,D]
-  if (cache && cache->computes_attention()) return o_proj(cache->attend(layer, q, k, v));
+  if (cache && cache->computes_attention()) return project(o_proj, cache->attend(layer, q, k, v));
   if (cache) std::tie(k, v) = cache->append(layer, k, v);
-  return o_proj(gqa_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, n_heads_ * D}));
+  return project(o_proj, gqa_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, n_heads_ * D}));
 }
 
 torch::Tensor gqa_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -106,7 +107,7 @@ MLPImpl::MLPImpl(const ModelConfig& c) {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  return down_proj(F::silu(gate_proj(x)) * up_proj(x));
+  return project(down_proj, F::silu(project(gate_proj, x)) * project(up_proj, x));
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
@@ -266,7 +267,7 @@ torch::Tensor Transformer::forward_hidden(const ForwardArgs& a) {
 }
 
 torch::Tensor Transformer::lm_logits(const torch::Tensor& hidden) {
-  return lm_head.is_empty() ? F::linear(hidden, model->embed_tokens->weight) : lm_head(hidden);
+  return lm_head.is_empty() ? project(hidden, model->embed_tokens->weight) : project(lm_head, hidden);
 }
 
 torch::Tensor Transformer::forward(const ForwardArgs& args) { return lm_logits(forward_hidden(args)); }

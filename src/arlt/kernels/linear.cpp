@@ -1,0 +1,157 @@
+#include "arlt/kernels/linear.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace arlt::kernels {
+
+// The kernel is a register tile of kMR rows of x by kNR rows of W: kMR * kNR accumulators, each
+// holding 16 partial sums of one dot product along K, reduced at the end. Per 16 values of K it
+// loads kMR + kNR vectors for kMR * kNR fused multiply-adds. A tile's W rows (kNR * K floats)
+// stay in L1 while every row block of x goes past them, so W is read from memory once, and the
+// next tile's rows are prefetched meanwhile. Edge tiles repeat a valid row and drop its result,
+// so one instantiation serves all shapes. bench/linear measures it against the BLAS.
+namespace {
+constexpr int kMR = 6;  // 6 x 4 measured best on the decode shapes (3 x 8, 2 x 12, 4 x 4 were slower)
+constexpr int kNR = 4;
+}  // namespace
+
+int64_t linear_column_grain() { return kNR; }
+
+#if defined(__x86_64__)
+
+bool linear_available() {
+  static const bool ok = __builtin_cpu_supports("avx512f");
+  return ok;
+}
+
+// Everything below is compiled for AVX-512F and runs only where linear_available() holds.
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own intrinsics (the undefined upper half of a cast)
+namespace {
+
+// The two 256-bit halves of v added.
+inline __m256 fold(__m512 v) {
+  return _mm512_castps512_ps256(_mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2))));
+}
+
+// [sum(a), sum(b), sum(c), sum(d)]
+inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m256 ab = _mm256_hadd_ps(fold(a), fold(b)), cd = _mm256_hadd_ps(fold(c), fold(d));
+  const __m256 abcd = _mm256_hadd_ps(ab, cd);  // [a0123 b0123 c0123 d0123 a4567 b4567 c4567 d4567]
+  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+static_assert(kNR % 4 == 0, "the reduction writes four columns at a time");
+
+// out[i][j / 4][j % 4] = x row i . W row j.
+void tile(const float* const* xr, const float* const* wr, int64_t K, __m128 out[kMR][kNR / 4]) {
+  __m512 acc[kMR][kNR];
+  #pragma GCC unroll 8
+  for (int i = 0; i < kMR; ++i)
+    #pragma GCC unroll 8
+    for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 wv[kNR];
+    #pragma GCC unroll 8
+    for (int j = 0; j < kNR; ++j) wv[j] = _mm512_loadu_ps(wr[j] + k);
+    #pragma GCC unroll 8
+    for (int i = 0; i < kMR; ++i) {
+      const __m512 xv = _mm512_loadu_ps(xr[i] + k);
+      #pragma GCC unroll 8
+      for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+    }
+  }
+  if (k < K) {  // the last K % 16 values, masked
+    const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1u);
+    __m512 wv[kNR];
+    #pragma GCC unroll 8
+    for (int j = 0; j < kNR; ++j) wv[j] = _mm512_maskz_loadu_ps(m, wr[j] + k);
+    #pragma GCC unroll 8
+    for (int i = 0; i < kMR; ++i) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, xr[i] + k);
+      #pragma GCC unroll 8
+      for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int i = 0; i < kMR; ++i)
+    #pragma GCC unroll 8
+    for (int j = 0; j < kNR; j += 4) out[i][j / 4] = hsum4(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
+}
+
+// Columns go in blocks of kNB: the tiles of a block write into a small buffer, whose rows are
+// then copied out whole. Written straight into y, each tile would touch M lines kNB floats
+// apart, and a wide y (the 32k LM head) would miss the cache and the TLB on every one.
+constexpr int64_t kNB = 64;
+
+void run(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
+  std::vector<float> buf(static_cast<size_t>(a.M * kNB));
+  const float* wr[kNR];
+  auto rows_at = [&](int64_t n0, const float** r) {
+    const int nr = static_cast<int>(std::min<int64_t>(kNR, n_end - n0));
+    for (int j = 0; j < kNR; ++j) r[j] = a.w + (n0 + (j < nr ? j : 0)) * a.K;
+    return nr;
+  };
+  // W comes from memory once, so its next tile is prefetched while this one runs, a share
+  // before each row block: fetched all at once, at the first row block, it stalls on memory.
+  const int64_t line_floats = 16, lines_per_row = (a.K + line_floats - 1) / line_floats;
+  const int64_t blocks = (a.M + kMR - 1) / kMR, tile_lines = kNR * lines_per_row;
+  for (int64_t b0 = n_begin; b0 < n_end; b0 += kNB) {
+    const int64_t b1 = std::min(n_end, b0 + kNB);
+    for (int64_t n0 = b0; n0 < b1; n0 += kNR) {
+      const int nr = rows_at(n0, wr);
+      const int64_t ahead = std::min<int64_t>(kNR, std::max<int64_t>(0, n_end - (n0 + kNR)));  // rows of the next tile
+      const float* next = a.w + (n0 + kNR) * a.K;
+      alignas(16) float bias[kNR] = {};
+      if (a.bias)
+        for (int j = 0; j < nr; ++j) bias[j] = a.bias[n0 + j];
+      for (int64_t m0 = 0, blk = 0; m0 < a.M; m0 += kMR, ++blk) {
+        if (ahead > 0) {
+          for (int64_t l = blk * tile_lines / blocks, le = (blk + 1) * tile_lines / blocks; l < le; ++l) {
+            const int64_t row = l / lines_per_row;
+            if (row < ahead) _mm_prefetch(reinterpret_cast<const char*>(next + row * a.K + (l % lines_per_row) * line_floats), _MM_HINT_T0);
+          }
+        }
+        const int mr = static_cast<int>(std::min<int64_t>(kMR, a.M - m0));
+        const float* xr[kMR];
+        for (int i = 0; i < kMR; ++i) xr[i] = a.x + (m0 + (i < mr ? i : 0)) * a.ldx;
+        __m128 out[kMR][kNR / 4];
+        tile(xr, wr, a.K, out);
+        for (int i = 0; i < mr; ++i) {
+          float* br = buf.data() + (m0 + i) * kNB + (n0 - b0);  // kNB is a multiple of kNR: whole tiles fit
+          for (int j = 0; j < kNR; j += 4) _mm_storeu_ps(br + j, _mm_add_ps(out[i][j / 4], _mm_load_ps(bias + j)));
+        }
+      }
+    }
+    for (int64_t m = 0; m < a.M; ++m) std::copy_n(buf.data() + m * kNB, b1 - b0, a.y + m * a.ldy + b0);
+  }
+}
+
+}  // namespace
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+
+void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
+  if (!linear_available()) throw std::runtime_error("kernels::linear: this CPU has no AVX-512F");
+  run(a, n_begin, n_end);
+}
+
+#else
+
+bool linear_available() { return false; }
+void linear(const LinearArgs&, int64_t, int64_t) {
+  throw std::runtime_error("kernels::linear: built for x86-64 only");
+}
+
+#endif
+
+}  // namespace arlt::kernels

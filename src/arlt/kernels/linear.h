@@ -1,0 +1,26 @@
+// y = x W^T (+ b) in fp32 straight from the weight as the model holds it ([N, K], row-major,
+// the layout torch::nn::Linear and the Hugging Face files use): no packed copy, so the engine
+// decodes on the very tensors the optimizer updates. Made for the engine's decode step, where x
+// has few rows (one per running sequence) and the BLAS spends much of its time packing.
+#pragma once
+#include <cstdint>
+
+namespace arlt::kernels {
+
+struct LinearArgs {
+  const float* x = nullptr;     // [M, K], rows ldx apart
+  const float* w = nullptr;     // [N, K], rows K apart (contiguous)
+  const float* bias = nullptr;  // [N] or null
+  float* y = nullptr;           // [M, N], rows ldy apart
+  int64_t M = 0, K = 0, N = 0, ldx = 0, ldy = 0;
+};
+
+// True where this CPU runs the kernel (x86-64 with AVX-512F); elsewhere callers use the BLAS.
+bool linear_available();
+
+// Computes the output columns [n_begin, n_end) for every row. Column ranges are independent:
+// callers split [0, N) across threads (in multiples of linear_column_grain() for speed).
+void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end);
+int64_t linear_column_grain();
+
+}  // namespace arlt::kernels

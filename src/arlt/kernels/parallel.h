@@ -1,0 +1,15 @@
+// Splits work across the OpenMP threads torch and the BLAS use (one runtime, one pool, the count
+// set_num_threads gave). Here because at::parallel_for runs serially in code not itself built
+// with -fopenmp (its OpenMP path is an inline template behind #ifdef _OPENMP), which arlt_lib is
+// not: its precompiled torch header would have to be built twice.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace arlt::kernels {
+
+// f(b, e) over one contiguous chunk of [begin, end) per thread; serial when the range is at most
+// `grain` items, or when called from inside a parallel region. The first exception is rethrown.
+void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& f);
+
+}  // namespace arlt::kernels

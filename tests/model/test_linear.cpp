@@ -1,0 +1,100 @@
+// model::project and the hand-written kernels::linear behind it, against torch::linear.
+#include <gtest/gtest.h>
+
+#include "arlt/kernels/linear.h"
+#include "arlt/kernels/parallel.h"
+#include "arlt/model/linear.h"
+#include "arlt/model/transformer.h"
+#include "../test_util.h"
+
+using namespace arlt;
+using arlt::test::max_abs_diff;
+
+namespace {
+// Restores the default row limit when a test ends, whatever it set.
+struct KernelRows {
+  explicit KernelRows(int64_t rows) { model::set_linear_kernel_rows(rows); }
+  ~KernelRows() { model::set_linear_kernel_rows(model::kLinearKernelRows); }
+};
+}  // namespace
+
+TEST(Linear, KernelEqualsTorchOnEdgeShapes) {
+  if (!kernels::linear_available()) GTEST_SKIP() << "this CPU has no AVX-512F";
+  torch::NoGradGuard ng;
+  torch::manual_seed(3);
+  // Rows, inner and output sizes off the kernel's 6 x 4 tile and 16-float vectors on purpose.
+  for (int64_t M : {1, 5, 6, 7, 13, 64})
+    for (int64_t K : {1, 15, 16, 17, 100})
+      for (int64_t N : {1, 3, 4, 9, 70}) {
+        torch::Tensor x = torch::randn({M, K}), w = torch::randn({N, K}), b = torch::randn({N});
+        for (bool bias : {false, true}) {
+          torch::Tensor want = torch::nn::functional::linear(x, w, bias ? b : torch::Tensor());
+          torch::Tensor y = torch::full({M, N}, 1e30f);  // untouched cells would show
+          kernels::LinearArgs a;
+          a.x = x.data_ptr<float>(), a.w = w.data_ptr<float>(), a.bias = bias ? b.data_ptr<float>() : nullptr;
+          a.y = y.data_ptr<float>(), a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
+          // Two column ranges, split off the tile boundary, as two threads would take them.
+          const int64_t cut = N / 2;
+          kernels::linear(a, 0, cut);
+          kernels::linear(a, cut, N);
+          EXPECT_LT(max_abs_diff(y, want), 1e-4 * std::sqrt(static_cast<double>(K))) << M << "x" << K << "x" << N << " bias " << bias;
+        }
+      }
+}
+
+TEST(Linear, ProjectUsesTheKernelOnlyWhereItMay) {
+  torch::manual_seed(4);
+  torch::Tensor w = torch::randn({37, 40}), b = torch::randn({37});
+  torch::Tensor x = torch::randn({3, 5, 80}).narrow(2, 10, 40);  // [3,5,40], rows not contiguous
+  torch::Tensor want = torch::nn::functional::linear(x, w, b);
+  {
+    torch::NoGradGuard ng;
+    KernelRows on(1 << 20);
+    torch::Tensor y = model::project(x, w, b);
+    EXPECT_EQ(y.sizes(), want.sizes());
+    EXPECT_LT(max_abs_diff(y, want), 1e-4);
+    // Past the row limit, the BLAS: bit-identical to torch::linear.
+    KernelRows off(10);
+    EXPECT_TRUE(torch::equal(model::project(x, w, b), want));
+  }
+  // With autograd on, torch::linear, so gradients flow.
+  torch::Tensor wg = w.clone().requires_grad_(true);
+  KernelRows on(1 << 20);
+  torch::Tensor y = model::project(x, wg, b);
+  ASSERT_TRUE(y.requires_grad());
+  y.sum().backward();
+  EXPECT_TRUE(torch::allclose(wg.grad(), x.reshape({15, 40}).sum(0).expand({37, 40})));
+}
+
+TEST(Linear, DecodeWithTheKernelMatchesTheBlasForward) {
+  // The whole model, few rows (the engine's decode shape): kernel path against BLAS path.
+  auto cfg = model::ModelConfig::preset("tiny");
+  auto m = std::make_shared<model::Transformer>(cfg);
+  m->init_random(7);
+  torch::NoGradGuard ng;
+  torch::Tensor ids = torch::randint(cfg.vocab_size, {4, 9});
+  torch::Tensor with, without;
+  {
+    KernelRows on(1 << 20);
+    with = m->forward(ids, torch::Tensor());
+  }
+  {
+    KernelRows off(0);
+    without = m->forward(ids, torch::Tensor());
+  }
+  EXPECT_LT(max_abs_diff(with, without), 1e-4);
+  if (kernels::linear_available()) EXPECT_FALSE(torch::equal(with, without)) << "the kernel did not run";
+}
+
+TEST(Linear, ParallelForCoversTheRangeOnceAndRethrows) {
+  std::vector<int> hits(1000, 0);
+  kernels::parallel_for(0, 1000, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
+  });
+  for (int h : hits) ASSERT_EQ(h, 1);
+  EXPECT_THROW(kernels::parallel_for(0, 100, 1, [](int64_t b, int64_t) {
+                 if (b > 0) throw std::runtime_error("boom");
+                 throw std::runtime_error("boom");
+               }),
+               std::runtime_error);
+}
