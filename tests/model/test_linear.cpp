@@ -3,6 +3,7 @@
 
 #include "arlt/kernels/linear.h"
 #include "arlt/kernels/parallel.h"
+#include "arlt/model/fused.h"
 #include "arlt/model/linear.h"
 #include "arlt/model/transformer.h"
 #include "../test_util.h"
@@ -97,4 +98,20 @@ TEST(Linear, ParallelForCoversTheRangeOnceAndRethrows) {
                  throw std::runtime_error("boom");
                }),
                std::runtime_error);
+}
+
+TEST(Fused, RmsNormAndSiluMulEqualTorch) {
+  torch::NoGradGuard ng;
+  torch::manual_seed(5);
+  for (int64_t D : {1, 7, 64, 513}) {
+    torch::Tensor x = torch::randn({3, 5, D}) * 3, w = torch::randn({D});
+    torch::Tensor want = x * torch::rsqrt(x.pow(2).mean(-1, true) + 1e-6) * w;
+    EXPECT_LT(max_abs_diff(model::rms_norm_fp32(x, w, 1e-6), want), 1e-5) << D;
+  }
+  // silu over the whole float range that matters, extremes included.
+  torch::Tensor g = torch::cat({torch::linspace(-100, 100, 20001), torch::tensor({-1e30f, 1e30f, 0.f, -87.5f, 88.5f})});
+  torch::Tensor u = torch::randn(g.sizes());
+  torch::Tensor want = torch::silu(g) * u, got = model::silu_mul(g, u);
+  EXPECT_TRUE(torch::allclose(got, want, 1e-6, 1e-6)) << max_abs_diff(got, want);
+  EXPECT_FALSE(got.isnan().any().item<bool>());
 }

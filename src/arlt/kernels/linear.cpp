@@ -96,43 +96,36 @@ constexpr int64_t kNB = 64;
 void run(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
   std::vector<float> buf(static_cast<size_t>(a.M * kNB));
   const float* wr[kNR];
-  auto rows_at = [&](int64_t n0, const float** r) {
-    const int nr = static_cast<int>(std::min<int64_t>(kNR, n_end - n0));
-    for (int j = 0; j < kNR; ++j) r[j] = a.w + (n0 + (j < nr ? j : 0)) * a.K;
-    return nr;
-  };
-  // W comes from memory once, so its next tile is prefetched while this one runs, a share
-  // before each row block: fetched all at once, at the first row block, it stalls on memory.
-  const int64_t line_floats = 16, lines_per_row = (a.K + line_floats - 1) / line_floats;
-  const int64_t blocks = (a.M + kMR - 1) / kMR, tile_lines = kNR * lines_per_row;
+  const int64_t m_tiles = (a.M + kMR - 1) / kMR;
   for (int64_t b0 = n_begin; b0 < n_end; b0 += kNB) {
-    const int64_t b1 = std::min(n_end, b0 + kNB);
-    for (int64_t n0 = b0; n0 < b1; n0 += kNR) {
-      const int nr = rows_at(n0, wr);
-      const int64_t ahead = std::min<int64_t>(kNR, std::max<int64_t>(0, n_end - (n0 + kNR)));  // rows of the next tile
-      const float* next = a.w + (n0 + kNR) * a.K;
-      alignas(16) float bias[kNR] = {};
-      if (a.bias)
-        for (int j = 0; j < nr; ++j) bias[j] = a.bias[n0 + j];
-      for (int64_t m0 = 0, blk = 0; m0 < a.M; m0 += kMR, ++blk) {
-        if (ahead > 0) {
-          for (int64_t l = blk * tile_lines / blocks, le = (blk + 1) * tile_lines / blocks; l < le; ++l) {
-            const int64_t row = l / lines_per_row;
-            if (row < ahead) _mm_prefetch(reinterpret_cast<const char*>(next + row * a.K + (l % lines_per_row) * line_floats), _MM_HINT_T0);
-          }
-        }
-        const int mr = static_cast<int>(std::min<int64_t>(kMR, a.M - m0));
-        const float* xr[kMR];
-        for (int i = 0; i < kMR; ++i) xr[i] = a.x + (m0 + (i < mr ? i : 0)) * a.ldx;
+    const int64_t b1 = std::min(n_end, b0 + kNB), n_tiles = (b1 - b0 + kNR - 1) / kNR;
+    // The next block's W rows (contiguous) are prefetched into L2 while this block runs, a share
+    // before each tile: fetched when first needed, or all at once, they stall on memory.
+    const float* next = a.w + b1 * a.K;
+    const int64_t next_lines = (std::min(n_end, b1 + kNB) - b1) * a.K / 16, steps = m_tiles * n_tiles;
+    int64_t step = 0;
+    for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
+      const int mr = static_cast<int>(std::min<int64_t>(kMR, a.M - m0));
+      const float* xr[kMR];
+      for (int i = 0; i < kMR; ++i) xr[i] = a.x + (m0 + (i < mr ? i : 0)) * a.ldx;
+      for (int64_t n0 = b0; n0 < b1; n0 += kNR, ++step) {
+        for (int64_t l = step * next_lines / steps, le = (step + 1) * next_lines / steps; l < le; ++l)
+          _mm_prefetch(reinterpret_cast<const char*>(next + l * 16), _MM_HINT_T1);
+        const int nr = static_cast<int>(std::min<int64_t>(kNR, b1 - n0));
+        for (int j = 0; j < kNR; ++j) wr[j] = a.w + (n0 + (j < nr ? j : 0)) * a.K;
         __m128 out[kMR][kNR / 4];
         tile(xr, wr, a.K, out);
         for (int i = 0; i < mr; ++i) {
           float* br = buf.data() + (m0 + i) * kNB + (n0 - b0);  // kNB is a multiple of kNR: whole tiles fit
-          for (int j = 0; j < kNR; j += 4) _mm_storeu_ps(br + j, _mm_add_ps(out[i][j / 4], _mm_load_ps(bias + j)));
+          for (int j = 0; j < kNR; j += 4) _mm_storeu_ps(br + j, out[i][j / 4]);
         }
       }
     }
-    for (int64_t m = 0; m < a.M; ++m) std::copy_n(buf.data() + m * kNB, b1 - b0, a.y + m * a.ldy + b0);
+    for (int64_t m = 0; m < a.M; ++m) {
+      float* yr = a.y + m * a.ldy;
+      const float* br = buf.data() + m * kNB;
+      for (int64_t n = b0; n < b1; ++n) yr[n] = br[n - b0] + (a.bias ? a.bias[n] : 0.f);
+    }
   }
 }
 

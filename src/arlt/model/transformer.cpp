@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "arlt/base/error.h"
+#include "arlt/model/fused.h"
 #include "arlt/model/linear.h"
 
 namespace arlt::model {
@@ -40,7 +41,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
   // Normalise in fp32 whatever the storage dtype, as Hugging Face does.
   if (x.scalar_type() == torch::kFloat32) {
-    return x * torch::rsqrt(x.pow(2).mean(-1, true) + eps) * weight;
+    return rms_norm_fp32(x, weight, eps);
   }
   torch::Tensor xf = x.to(torch::kFloat32);
   xf = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps);
@@ -107,7 +108,7 @@ MLPImpl::MLPImpl(const ModelConfig& c) {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  return project(down_proj, F::silu(project(gate_proj, x)) * project(up_proj, x));
+  return project(down_proj, silu_mul(project(gate_proj, x), project(up_proj, x)));
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {

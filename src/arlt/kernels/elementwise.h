@@ -1,0 +1,15 @@
+// Fused row-wise operations of the decode step, each one pass over memory instead of the five or
+// six torch ops (and parallel regions) it replaces. Plain pointers, no torch; rows are
+// independent, so callers split [0, rows) across threads.
+#pragma once
+#include <cstdint>
+
+namespace arlt::kernels {
+
+// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w, rows [begin, end) of length D, contiguous.
+void rms_norm(const float* x, const float* w, float eps, int64_t D, float* out, int64_t begin, int64_t end);
+
+// out[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i], for i in [begin, end).
+void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int64_t end);
+
+}  // namespace arlt::kernels

@@ -1,0 +1,42 @@
+#include "arlt/model/fused.h"
+
+#include "arlt/kernels/elementwise.h"
+#include "arlt/kernels/parallel.h"
+
+namespace arlt::model {
+
+namespace {
+bool fusable(std::initializer_list<const torch::Tensor*> ts) {
+  if (at::GradMode::is_enabled()) return false;
+  for (const torch::Tensor* t : ts)
+    if (!t->device().is_cpu() || t->scalar_type() != torch::kFloat32) return false;
+  return true;
+}
+}  // namespace
+
+torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  const int64_t D = x.size(-1);
+  if (!fusable({&x, &weight}) || weight.numel() != D) return x * torch::rsqrt(x.pow(2).mean(-1, true) + eps) * weight;
+  const torch::Tensor xc = x.contiguous(), wc = weight.contiguous();
+  torch::Tensor out = torch::empty_like(xc);
+  const float* xp = xc.data_ptr<float>();
+  const float* wp = wc.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  kernels::parallel_for(0, D > 0 ? xc.numel() / D : 0, 16, [&](int64_t b, int64_t e) {
+    kernels::rms_norm(xp, wp, static_cast<float>(eps), D, op, b, e);
+  });
+  return out;
+}
+
+torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up) {
+  if (!fusable({&gate, &up}) || gate.sizes() != up.sizes()) return torch::silu(gate) * up;
+  const torch::Tensor g = gate.contiguous(), u = up.contiguous();
+  torch::Tensor out = torch::empty_like(g);
+  const float* gp = g.data_ptr<float>();
+  const float* upp = u.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  kernels::parallel_for(0, g.numel(), 4096, [&](int64_t b, int64_t e) { kernels::silu_mul(gp, upp, op, b, e); });
+  return out;
+}
+
+}  // namespace arlt::model

@@ -1,0 +1,13 @@
+// Fused CPU versions of the model's row-wise operations for inference (no autograd, fp32, CPU):
+// one pass over memory each (kernels/elementwise.h). Anything else, torch ops.
+#pragma once
+#include <torch/torch.h>
+
+namespace arlt::model {
+
+// x * rsqrt(mean(x^2, -1) + eps) * weight, x [..., D] fp32.
+torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+// silu(gate) * up.
+torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up);
+
+}  // namespace arlt::model
