@@ -24,7 +24,20 @@ void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end) {
     const float* qb = a.q + (i * a.H + g * G) * D;  // the G heads of this group, consecutive
     float* ob = a.out + (i * a.H + g * G) * D;
     scores.resize(static_cast<size_t>(G * S));
+    // The cache streams from memory: the next item's keys and values are prefetched while this
+    // one runs, a row per row of this one's.
+    const float* nk = nullptr;
+    const float* nv = nullptr;
+    int64_t nS = 0;
+    if (item + 1 < end) {
+      const int64_t ni = (item + 1) / a.KV, ng = (item + 1) % a.KV;
+      nk = a.k + (a.slot[ni] * a.KV + ng) * a.L * D;
+      nv = a.v + (a.slot[ni] * a.KV + ng) * a.L * D;
+      nS = a.pos[ni] + 1;
+    }
     for (int64_t s = 0; s < S; ++s) {
+      if (s < nS)
+        for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(nk + s * D + d);
       const float* kr = kb + s * D;
       for (int64_t j = 0; j < G; ++j) {
         const float* qr = qb + j * D;
@@ -46,6 +59,8 @@ void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end) {
       std::fill(ob + j * D, ob + (j + 1) * D, 0.f);
     }
     for (int64_t s = 0; s < S; ++s) {
+      if (s < nS)
+        for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(nv + s * D + d);
       const float* vr = vb + s * D;
       for (int64_t j = 0; j < G; ++j) {
         const float p = scores[j * S + s];
