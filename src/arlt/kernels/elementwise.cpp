@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace arlt::kernels {
 
@@ -10,8 +13,10 @@ namespace {
 // e^x in a form the compiler vectorises (libm's expf is a call per element): x = n ln2 + r with
 // |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (relative error below 2e-7 there, about
 // 2 ulp), times 2^n built in the exponent bits. Inputs are clamped to where the result is a
-// finite normal float; exp(-inf) gives 1.2e-38 instead of 0, which silu cannot tell apart.
-__attribute__((always_inline, optimize("no-associative-math"))) inline float exp_vec(float x) {
+// finite normal float; exp(-inf) gives 1.2e-38 instead of 0, which silu cannot tell apart. The
+// file's reassociation may merge the two parts of ln2: relative error then grows with |n|, to
+// about 5e-6 at |x| = 87 (3e-7 for |x| < 5), where the terms are too small to matter in a sum.
+inline float exp_vec(float x) {
   x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
   const float t = x * 1.44269504088896341f;
   const float n = static_cast<float>(static_cast<int32_t>(t + (t >= 0.f ? 0.5f : -0.5f)));
@@ -45,13 +50,55 @@ void rms_norm(const float* x, const float* w, float eps, int64_t D, float* out, 
   }
 }
 
-// Without the file's reassociation, which would merge the two parts of ln2 in exp_vec (the loop
-// has no reduction that needs it).
 #if defined(__x86_64__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-__attribute__((optimize("no-associative-math"))) void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int64_t end) {
+void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) out[i] = gate[i] / (1.f + exp_vec(-gate[i])) * up[i];
+}
+
+namespace {
+// sum over the row of e = exp(t) and of e * t, t = (x - max) * inv_t clamped to [-87, 0] (so a
+// -inf logit adds about 1e-38 * -87, not NaN).
+#if defined(__x86_64__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+void row_sums(const float* x, int64_t V, float mx, float inv_t, float* sum_e, float* sum_et) {
+  float se = 0.f, set = 0.f;
+  for (int64_t v = 0; v < V; ++v) {
+    float t = (x[v] - mx) * inv_t;
+    t = t < -87.f ? -87.f : t;
+    const float e = exp_vec(t);
+    se += e;
+    set += e * t;
+  }
+  *sum_e = se;
+  *sum_et = set;
+}
+
+#if defined(__x86_64__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+float row_max(const float* x, int64_t V) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t v = 0; v < V; ++v) m = x[v] > m ? x[v] : m;
+  return m;
+}
+}  // namespace
+
+void token_logp_entropy(const float* logits, int64_t V, float inv_t, const int64_t* target, float* logp, float* entropy,
+                        int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    const float* x = logits + r * V;
+    const int64_t tgt = target[r];
+    if (tgt < 0 || tgt >= V) throw std::out_of_range("token_logp_entropy: target " + std::to_string(tgt) + " outside [0, " + std::to_string(V) + ")");
+    const float mx = row_max(x, V);
+    float se = 0.f, set = 0.f;
+    row_sums(x, V, mx, inv_t, &se, &set);
+    const float lse = std::log(se);  // log sum exp(t), t relative to the max
+    logp[r] = (x[tgt] - mx) * inv_t - lse;
+    if (entropy) entropy[r] = lse - set / se;
+  }
 }
 
 }  // namespace arlt::kernels

@@ -12,4 +12,11 @@ void rms_norm(const float* x, const float* w, float eps, int64_t D, float* out, 
 // out[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i], for i in [begin, end).
 void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int64_t end);
 
+// For the rows [begin, end) of logits [R, V] (contiguous), with q = softmax(logits[r] * inv_t):
+// logp[r] = log q[target[r]] and, when `entropy` is not null, entropy[r] = -sum q log q. Two
+// passes over each row, nothing allocated; -inf logits count as probability 0. Throws
+// std::out_of_range for a target outside [0, V).
+void token_logp_entropy(const float* logits, int64_t V, float inv_t, const int64_t* target, float* logp, float* entropy,
+                        int64_t begin, int64_t end);
+
 }  // namespace arlt::kernels

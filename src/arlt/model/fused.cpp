@@ -39,4 +39,22 @@ torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up) {
   return out;
 }
 
+std::pair<torch::Tensor, torch::Tensor> token_logp_entropy(const torch::Tensor& logits, const torch::Tensor& target,
+                                                           double temperature, bool entropy) {
+  if (!fusable({&logits}) || !target.device().is_cpu() || target.scalar_type() != torch::kInt64 || logits.dim() < 1 ||
+      logits.size(-1) == 0 || target.numel() * logits.size(-1) != logits.numel())
+    return {};
+  const int64_t V = logits.size(-1), R = target.numel();
+  const torch::Tensor x = logits.contiguous(), t = target.contiguous();
+  torch::Tensor logp = torch::empty(target.sizes(), logits.options());
+  torch::Tensor ent = entropy ? torch::empty(target.sizes(), logits.options()) : torch::Tensor();
+  const float inv_t = temperature > 0 ? static_cast<float>(1.0 / temperature) : 1.f;
+  const float* xp = x.data_ptr<float>();
+  const int64_t* tp = t.data_ptr<int64_t>();
+  float* lp = logp.data_ptr<float>();
+  float* ep = entropy ? ent.data_ptr<float>() : nullptr;
+  kernels::parallel_for(0, R, 4, [&](int64_t b, int64_t e) { kernels::token_logp_entropy(xp, V, inv_t, tp, lp, ep, b, e); });
+  return {logp, ent};
+}
+
 }  // namespace arlt::model

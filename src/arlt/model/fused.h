@@ -10,4 +10,11 @@ torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight,
 // silu(gate) * up.
 torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up);
 
+// log softmax(logits / temperature) at `target` and (when `entropy` is asked) the entropy of that
+// distribution: logits [..., V], target [...] int64; {logp, entropy} shaped like target (entropy
+// undefined unless asked). Returns {} (both undefined) where it does not apply (autograd on,
+// not CPU fp32): the caller then runs torch ops.
+std::pair<torch::Tensor, torch::Tensor> token_logp_entropy(const torch::Tensor& logits, const torch::Tensor& target,
+                                                           double temperature, bool entropy);
+
 }  // namespace arlt::model

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "arlt/algo/entropy.h"
+#include "arlt/model/fused.h"
 #include "arlt/base/error.h"
 
 namespace arlt::train {
@@ -140,20 +141,29 @@ TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, dou
     h = model.forward_hidden(a).narrow(1, start, W);
   }
   torch::Tensor logits = model.lm_logits(h).to(torch::kFloat32);
-  if (temperature > 0 && temperature != 1.0) logits = logits / temperature;
-  torch::Tensor target = batch.ids.narrow(1, start + 1, W).to(logits.device()).unsqueeze(-1);
-  // log p = logit[target] - logsumexp(logits): no [R,S,V] log-softmax copy.
+  torch::Tensor target = batch.ids.narrow(1, start + 1, W).to(logits.device());
   auto pad_front = [&](const torch::Tensor& t) {
     return start == 0 ? t : torch::cat({torch::zeros({t.size(0), start}, t.options()), t}, 1);
   };
   TokenScores out;
-  out.logp = pad_front(logits.gather(-1, target).squeeze(-1) - logits.logsumexp(-1));
-  if (with_entropy) {
-    if (entropy_grad) {
-      out.entropy = pad_front(algo::entropy_from_logits(logits));
-    } else {
-      torch::NoGradGuard ng;
-      out.entropy = pad_front(algo::entropy_from_logits(logits.detach()));
+  // Without autograd on the CPU, one fused pass per row (model::token_logp_entropy) instead of
+  // the seven full-size temporaries the torch ops make of a [rows, tokens, 32k] tensor.
+  auto [logp, entropy] = entropy_grad ? std::pair<torch::Tensor, torch::Tensor>{}
+                                      : model::token_logp_entropy(logits, target, temperature, with_entropy);
+  if (logp.defined()) {
+    out.logp = pad_front(logp);
+    if (with_entropy) out.entropy = pad_front(entropy);
+  } else {
+    if (temperature > 0 && temperature != 1.0) logits = logits / temperature;
+    // log p = logit[target] - logsumexp(logits): no [R,S,V] log-softmax copy.
+    out.logp = pad_front(logits.gather(-1, target.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1));
+    if (with_entropy) {
+      if (entropy_grad) {
+        out.entropy = pad_front(algo::entropy_from_logits(logits));
+      } else {
+        torch::NoGradGuard ng;
+        out.entropy = pad_front(algo::entropy_from_logits(logits.detach()));
+      }
     }
   }
   if (with_values) {
