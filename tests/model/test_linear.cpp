@@ -28,7 +28,7 @@ TEST(Linear, KernelEqualsTorchOnEdgeShapes) {
   torch::manual_seed(3);
   // Rows, inner and output sizes off the kernel's 6 x 4 tile and 16-float vectors on purpose.
   for (int64_t M : {1, 5, 6, 7, 13, 64})
-    for (int64_t K : {1, 15, 16, 17, 100})
+    for (int64_t K : {1, 15, 16, 17, 100, 1100})  // 1100: three K chunks, the last masked
       for (int64_t N : {1, 3, 4, 9, 70}) {
         torch::Tensor x = torch::randn({M, K}), w = torch::randn({N, K}), b = torch::randn({N});
         for (bool bias : {false, true}) {

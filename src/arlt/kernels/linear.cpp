@@ -52,7 +52,8 @@ inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
 static_assert(kNR % 4 == 0, "the reduction writes four columns at a time");
 
 // out[i][j / 4][j % 4] = x row i . W row j.
-void tile(const float* const* xr, const float* const* wr, int64_t K, __m128 out[kMR][kNR / 4]) {
+// Over K values from xr[i] and wr[j]; pf: rows (ldw apart) prefetched into L1 meanwhile.
+void tile(const float* const* xr, const float* const* wr, const float* pf, int64_t ldw, int64_t K, __m128 out[kMR][kNR / 4]) {
   __m512 acc[kMR][kNR];
   #pragma GCC unroll 8
   for (int i = 0; i < kMR; ++i)
@@ -60,6 +61,8 @@ void tile(const float* const* xr, const float* const* wr, int64_t K, __m128 out[
     for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= K; k += 16) {
+    #pragma GCC unroll 8
+    for (int j = 0; j < kNR; ++j) _mm_prefetch(reinterpret_cast<const char*>(pf + j * ldw + k), _MM_HINT_T0);
     __m512 wv[kNR];
     #pragma GCC unroll 8
     for (int j = 0; j < kNR; ++j) wv[j] = _mm512_loadu_ps(wr[j] + k);
@@ -93,31 +96,41 @@ void tile(const float* const* xr, const float* const* wr, int64_t K, __m128 out[
 // apart, and a wide y (the 32k LM head) would miss the cache and the TLB on every one.
 constexpr int64_t kNB = 64;
 
+// K is taken in chunks of kKC so that a row tile of x (kMR * kKC floats) and a tile of W stay
+// in L1 together; each chunk's dot products add to the buffer.
+constexpr int64_t kKC = 512;
+
 void run(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
   std::vector<float> buf(static_cast<size_t>(a.M * kNB));
   const float* wr[kNR];
-  const int64_t m_tiles = (a.M + kMR - 1) / kMR;
+  const float* xr[kMR];
+  const int64_t m_tiles = (a.M + kMR - 1) / kMR, k_chunks = (a.K + kKC - 1) / kKC;
   for (int64_t b0 = n_begin; b0 < n_end; b0 += kNB) {
     const int64_t b1 = std::min(n_end, b0 + kNB), n_tiles = (b1 - b0 + kNR - 1) / kNR;
     // The next block's W rows (contiguous) are prefetched into L2 while this block runs, a share
     // before each tile: fetched when first needed, or all at once, they stall on memory.
     const float* next = a.w + b1 * a.K;
-    const int64_t next_lines = (std::min(n_end, b1 + kNB) - b1) * a.K / 16, steps = m_tiles * n_tiles;
+    const int64_t next_lines = (std::min(n_end, b1 + kNB) - b1) * a.K / 16, steps = k_chunks * m_tiles * n_tiles;
     int64_t step = 0;
-    for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
-      const int mr = static_cast<int>(std::min<int64_t>(kMR, a.M - m0));
-      const float* xr[kMR];
-      for (int i = 0; i < kMR; ++i) xr[i] = a.x + (m0 + (i < mr ? i : 0)) * a.ldx;
-      for (int64_t n0 = b0; n0 < b1; n0 += kNR, ++step) {
-        for (int64_t l = step * next_lines / steps, le = (step + 1) * next_lines / steps; l < le; ++l)
-          _mm_prefetch(reinterpret_cast<const char*>(next + l * 16), _MM_HINT_T1);
-        const int nr = static_cast<int>(std::min<int64_t>(kNR, b1 - n0));
-        for (int j = 0; j < kNR; ++j) wr[j] = a.w + (n0 + (j < nr ? j : 0)) * a.K;
-        __m128 out[kMR][kNR / 4];
-        tile(xr, wr, a.K, out);
-        for (int i = 0; i < mr; ++i) {
-          float* br = buf.data() + (m0 + i) * kNB + (n0 - b0);  // kNB is a multiple of kNR: whole tiles fit
-          for (int j = 0; j < kNR; j += 4) _mm_storeu_ps(br + j, out[i][j / 4]);
+    for (int64_t k0 = 0; k0 < a.K; k0 += kKC) {
+      const int64_t kc = std::min(kKC, a.K - k0);
+      for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
+        const int mr = static_cast<int>(std::min<int64_t>(kMR, a.M - m0));
+        for (int i = 0; i < kMR; ++i) xr[i] = a.x + (m0 + (i < mr ? i : 0)) * a.ldx + k0;
+        for (int64_t n0 = b0; n0 < b1; n0 += kNR, ++step) {
+          for (int64_t l = step * next_lines / steps, le = (step + 1) * next_lines / steps; l < le; ++l)
+            _mm_prefetch(reinterpret_cast<const char*>(next + l * 16), _MM_HINT_T1);
+          const int nr = static_cast<int>(std::min<int64_t>(kNR, b1 - n0));
+          for (int j = 0; j < kNR; ++j) wr[j] = a.w + (n0 + (j < nr ? j : 0)) * a.K + k0;
+          // The next tile's rows into L1 (prefetches do not fault, so the last tile may point past).
+          const float* pf = a.w + (n0 + kNR) * a.K + k0;
+          __m128 out[kMR][kNR / 4];
+          tile(xr, wr, pf, a.K, kc, out);
+          for (int i = 0; i < mr; ++i) {
+            float* br = buf.data() + (m0 + i) * kNB + (n0 - b0);  // kNB is a multiple of kNR: whole tiles fit
+            for (int j = 0; j < kNR; j += 4)
+              _mm_storeu_ps(br + j, k0 == 0 ? out[i][j / 4] : _mm_add_ps(_mm_loadu_ps(br + j), out[i][j / 4]));
+          }
         }
       }
     }
