@@ -143,3 +143,24 @@ TEST(Fused, TokenLogpAndEntropyEqualTorch) {
   torch::AutoGradMode on(true);
   EXPECT_FALSE(model::token_logp_entropy(logits, target, 1.0, false).first.defined());
 }
+
+TEST(Fused, RopeEqualsTorch) {
+  torch::NoGradGuard ng;
+  torch::manual_seed(8);
+  auto rotate_half = [](const torch::Tensor& x) {
+    const int64_t h = x.size(-1) / 2;
+    return torch::cat({-x.narrow(-1, h, h), x.narrow(-1, 0, h)}, -1);
+  };
+  for (int64_t Bc : {1, 3}) {
+    torch::Tensor x = torch::randn({3, 5, 4, 8});
+    torch::Tensor ang = torch::randn({Bc, 1, 5, 4});
+    torch::Tensor cos = torch::cat({ang, ang}, -1).cos(), sin = torch::cat({ang, ang}, -1).sin();
+    torch::Tensor got = model::rope_heads_first(x, cos, sin);
+    ASSERT_TRUE(got.defined());
+    torch::Tensor xt = x.transpose(1, 2);
+    EXPECT_EQ(got.sizes(), xt.sizes());
+    EXPECT_LT(max_abs_diff(got, xt * cos + rotate_half(xt) * sin), 1e-6) << Bc;
+  }
+  // Shapes it does not handle (odd D) fall back to the caller.
+  EXPECT_FALSE(model::rope_heads_first(torch::randn({1, 2, 1, 3}), torch::randn({1, 1, 2, 3}), torch::randn({1, 1, 2, 3})).defined());
+}

@@ -57,6 +57,25 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int
   for (int64_t i = begin; i < end; ++i) out[i] = gate[i] / (1.f + exp_vec(-gate[i])) * up[i];
 }
 
+#if defined(__x86_64__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+void rope(const float* x, const float* cos, const float* sin, int64_t B, int64_t T, int64_t H, int64_t D, bool cos_batched,
+          float* out, int64_t begin, int64_t end) {
+  const int64_t half = D / 2;
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t b = item / T, t = item % T;
+    const float* c = cos + ((cos_batched ? b : 0) * T + t) * D;
+    const float* s = sin + ((cos_batched ? b : 0) * T + t) * D;
+    for (int64_t h = 0; h < H; ++h) {
+      const float* xr = x + (item * H + h) * D;
+      float* o = out + (item * H + h) * D;
+      for (int64_t d = 0; d < half; ++d) o[d] = xr[d] * c[d] - xr[d + half] * s[d];
+      for (int64_t d = half; d < D; ++d) o[d] = xr[d] * c[d] + xr[d - half] * s[d];
+    }
+  }
+}
+
 namespace {
 // sum over the row of e = exp(t) and of e * t, t = (x - max) * inv_t clamped to [-87, 0] (so a
 // -inf logit adds about 1e-38 * -87, not NaN).

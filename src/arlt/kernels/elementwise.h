@@ -12,6 +12,12 @@ void rms_norm(const float* x, const float* w, float eps, int64_t D, float* out, 
 // out[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i], for i in [begin, end).
 void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int64_t end);
 
+// Rotary embedding, Hugging Face's rotate-half form, on x [B, T, H, D] (contiguous) with cos and
+// sin [Bc, T, D] (Bc = B, or 1 for all rows): out[b,t,h,d] = x[d] cos[d] - x[d + D/2] sin[d] for
+// d < D/2, x[d] cos[d] + x[d - D/2] sin[d] above. Items are the (b, t) in [begin, end).
+void rope(const float* x, const float* cos, const float* sin, int64_t B, int64_t T, int64_t H, int64_t D, bool cos_batched,
+          float* out, int64_t begin, int64_t end);
+
 // For the rows [begin, end) of logits [R, V] (contiguous), with q = softmax(logits[r] * inv_t):
 // logp[r] = log q[target[r]] and, when `entropy` is not null, entropy[r] = -sum q log q. Two
 // passes over each row, nothing allocated; -inf logits count as probability 0. Throws

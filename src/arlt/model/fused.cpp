@@ -39,6 +39,21 @@ torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up) {
   return out;
 }
 
+torch::Tensor rope_heads_first(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  if (!fusable({&x, &cos, &sin}) || x.dim() != 4 || cos.dim() != 4 || cos.sizes() != sin.sizes()) return {};
+  const int64_t B = x.size(0), T = x.size(1), H = x.size(2), D = x.size(3);
+  if (D % 2 != 0 || cos.size(1) != 1 || cos.size(2) != T || cos.size(3) != D || (cos.size(0) != B && cos.size(0) != 1)) return {};
+  const torch::Tensor xc = x.contiguous(), c = cos.contiguous(), s = sin.contiguous();
+  torch::Tensor out = torch::empty_like(xc);
+  const float* xp = xc.data_ptr<float>();
+  const float* cp = c.data_ptr<float>();
+  const float* sp = s.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  const bool batched = cos.size(0) == B && B > 1;
+  kernels::parallel_for(0, B * T, 8, [&](int64_t b, int64_t e) { kernels::rope(xp, cp, sp, B, T, H, D, batched, op, b, e); });
+  return out.transpose(1, 2);
+}
+
 std::pair<torch::Tensor, torch::Tensor> token_logp_entropy(const torch::Tensor& logits, const torch::Tensor& target,
                                                            double temperature, bool entropy) {
   if (!fusable({&logits}) || !target.device().is_cpu() || target.scalar_type() != torch::kInt64 || logits.dim() < 1 ||

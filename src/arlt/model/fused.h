@@ -10,6 +10,11 @@ torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight,
 // silu(gate) * up.
 torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up);
 
+// Rotary embedding of x [B, T, H, D] with cos, sin [Bc, 1, T, D] (Bc = B or 1), returned as
+// [B, H, T, D] (a transposed view); undefined where it does not apply (autograd on, not CPU fp32,
+// other shapes): the caller then runs torch ops.
+torch::Tensor rope_heads_first(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+
 // log softmax(logits / temperature) at `target` and (when `entropy` is asked) the entropy of that
 // distribution: logits [..., V], target [...] int64; {logp, entropy} shaped like target (entropy
 // undefined unless asked). Returns {} (both undefined) where it does not apply (autograd on,

@@ -22,8 +22,12 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
   return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
+// x [B,T,H,D] -> RoPE applied, [B,H,T,D]: the fused kernel where it applies, else torch ops.
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  return x * cos + rotate_half(x) * sin;
+  torch::Tensor fused = model::rope_heads_first(x, cos, sin);
+  if (fused.defined()) return fused;
+  const torch::Tensor xt = x.transpose(1, 2);
+  return xt * cos + rotate_half(xt) * sin;
 }
 
 // Masked positions get a large finite negative instead of -inf, so that a row with nothing to
@@ -72,8 +76,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     q = q_norm(q);
     k = k_norm(k);
   }
-  q = apply_rope(q.transpose(1, 2), cos, sin);  // [B,H,T,D]
-  k = apply_rope(k.transpose(1, 2), cos, sin);  // [B,KV,T,D]
+  q = apply_rope(q, cos, sin);  // [B,H,T,D]
+  k = apply_rope(k, cos, sin);  // [B,KV,T,D]
   if (cache && cache->computes_attention()) return project(o_proj, cache->attend(layer, q, k, v));
   if (cache) std::tie(k, v) = cache->append(layer, k, v);
   return project(o_proj, gqa_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, n_heads_ * D}));
