@@ -28,6 +28,7 @@ bench: setup
 	./$(BUILD_DIR)/bench_forward | tee bench/results/forward.md
 	./$(BUILD_DIR)/bench_tokenizer | tee bench/results/tokenizer.md
 	./$(BUILD_DIR)/bench_generate | tee bench/results/generate.md
+	./$(BUILD_DIR)/bench_linear | tee bench/results/linear.md
 	./$(BUILD_DIR)/bench_rl_step | tee bench/results/rl_step.md
 
 clean:
