@@ -46,6 +46,26 @@ TEST(Linear, KernelEqualsTorchOnEdgeShapes) {
       }
 }
 
+TEST(Linear, KernelColumnRangesBlocksAndStrides) {
+  if (!kernels::linear_available()) GTEST_SKIP() << "this CPU has no AVX-512F";
+  torch::manual_seed(9);
+  // N = 203: several 64-column blocks, the next-block prefetch, a last partial tile; ranges
+  // starting inside a tile; rows of x and y further apart than K and N.
+  const int64_t M = 11, K = 37, N = 203, ldx = 50, ldy = 210;
+  torch::Tensor xs = torch::randn({M, ldx}), w = torch::randn({N, K}), b = torch::randn({N});
+  torch::Tensor x = xs.narrow(1, 0, K);
+  torch::Tensor want = torch::nn::functional::linear(x, w, b);
+  torch::Tensor ys = torch::full({M, ldy}, 1e30f);
+  kernels::LinearArgs a;
+  a.x = xs.data_ptr<float>(), a.w = w.data_ptr<float>(), a.bias = b.data_ptr<float>(), a.y = ys.data_ptr<float>();
+  a.M = M, a.K = K, a.N = N, a.ldx = ldx, a.ldy = ldy;
+  kernels::linear(a, 0, 3);
+  kernels::linear(a, 3, 150);
+  kernels::linear(a, 150, N);
+  EXPECT_LT(max_abs_diff(ys.narrow(1, 0, N), want), 1e-4);
+  EXPECT_TRUE(torch::equal(ys.narrow(1, N, ldy - N), torch::full({M, ldy - N}, 1e30f))) << "wrote past its columns";
+}
+
 TEST(Linear, ProjectUsesTheKernelOnlyWhereItMay) {
   torch::manual_seed(4);
   torch::Tensor w = torch::randn({37, 40}), b = torch::randn({37});
@@ -57,6 +77,17 @@ TEST(Linear, ProjectUsesTheKernelOnlyWhereItMay) {
     torch::Tensor y = model::project(x, w, b);
     EXPECT_EQ(y.sizes(), want.sizes());
     EXPECT_LT(max_abs_diff(y, want), 1e-4);
+    if (kernels::linear_available()) EXPECT_FALSE(torch::equal(y, want)) << "the kernel did not run";
+    // What the kernel must not take goes to torch::linear, bit for bit: a transposed (not
+    // contiguous) weight, a double weight, a bias that broadcasts.
+    torch::Tensor wt = w.t().contiguous().t();
+    EXPECT_TRUE(torch::equal(model::project(x, wt, b), torch::nn::functional::linear(x, wt, b)));
+    torch::Tensor xd = x.to(torch::kFloat64), wd = w.to(torch::kFloat64), bd = b.to(torch::kFloat64);
+    EXPECT_TRUE(torch::equal(model::project(xd, wd, bd), torch::nn::functional::linear(xd, wd, bd)));
+    torch::Tensor b1 = torch::tensor({0.5f});
+    EXPECT_TRUE(torch::equal(model::project(x, w, b1), torch::nn::functional::linear(x, w, b1)));
+    // A weight of the wrong rank is torch's error, not a wrong result.
+    EXPECT_THROW(model::project(x, torch::randn({37, 40, 2})), std::exception);
     // Past the row limit, the BLAS: bit-identical to torch::linear.
     KernelRows off(10);
     EXPECT_TRUE(torch::equal(model::project(x, w, b), want));
@@ -96,9 +127,9 @@ TEST(Linear, ParallelForCoversTheRangeOnceAndRethrows) {
     for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
   });
   for (int h : hits) ASSERT_EQ(h, 1);
-  EXPECT_THROW(kernels::parallel_for(0, 100, 1, [](int64_t b, int64_t) {
-                 if (b > 0) throw std::runtime_error("boom");
-                 throw std::runtime_error("boom");
+  // Only the last chunk throws (with one thread, the only chunk): its exception comes back.
+  EXPECT_THROW(kernels::parallel_for(0, 100, 1, [](int64_t, int64_t e) {
+                 if (e == 100) throw std::runtime_error("boom");
                }),
                std::runtime_error);
 }
@@ -112,11 +143,12 @@ TEST(Fused, RmsNormAndSiluMulEqualTorch) {
     EXPECT_LT(max_abs_diff(model::rms_norm_fp32(x, w, 1e-6), want), 1e-5) << D;
   }
   // silu over the whole float range that matters, extremes included.
-  torch::Tensor g = torch::cat({torch::linspace(-100, 100, 20001), torch::tensor({-1e30f, 1e30f, 0.f, -87.5f, 88.5f})});
+  torch::Tensor g = torch::cat({torch::linspace(-100, 100, 20001), torch::tensor({-1e30f, -1e36f, -3e38f, 1e30f, 0.f, -87.5f, 88.5f})});
   torch::Tensor u = torch::randn(g.sizes());
   torch::Tensor want = torch::silu(g) * u, got = model::silu_mul(g, u);
   EXPECT_TRUE(torch::allclose(got, want, 1e-6, 1e-6)) << max_abs_diff(got, want);
   EXPECT_FALSE(got.isnan().any().item<bool>());
+  EXPECT_LT(got.narrow(0, 20001, 3).abs().max().item<float>(), 1e-30f) << "silu of a huge negative gate is 0";
 }
 
 TEST(Fused, TokenLogpAndEntropyEqualTorch) {

@@ -20,7 +20,8 @@ void rope(const float* x, const float* cos, const float* sin, int64_t B, int64_t
 
 // For the rows [begin, end) of logits [R, V] (contiguous), with q = softmax(logits[r] * inv_t):
 // logp[r] = log q[target[r]] and, when `entropy` is not null, entropy[r] = -sum q log q. Two
-// passes over each row, nothing allocated; -inf logits count as probability 0. Throws
+// passes over each row, nothing allocated; a -inf logit counts as probability e^-87 relative to
+// the largest (about 1.6e-38, nothing in a sum). Throws
 // std::out_of_range for a target outside [0, V).
 void token_logp_entropy(const float* logits, int64_t V, float inv_t, const int64_t* target, float* logp, float* entropy,
                         int64_t begin, int64_t end);

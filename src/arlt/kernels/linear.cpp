@@ -12,10 +12,11 @@ namespace arlt::kernels {
 
 // The kernel is a register tile of kMR rows of x by kNR rows of W: kMR * kNR accumulators, each
 // holding 16 partial sums of one dot product along K, reduced at the end. Per 16 values of K it
-// loads kMR + kNR vectors for kMR * kNR fused multiply-adds. A tile's W rows (kNR * K floats)
-// stay in L1 while every row block of x goes past them, so W is read from memory once, and the
-// next tile's rows are prefetched meanwhile. Edge tiles repeat a valid row and drop its result,
-// so one instantiation serves all shapes. bench/linear measures it against the BLAS.
+// loads kMR + kNR vectors for kMR * kNR fused multiply-adds. Loop order (run() below): blocks of
+// kNB columns, K in chunks of kKC, row tiles of x, column tiles of W. A row tile of x stays in L1
+// while the block's W tiles go past it from L2; W comes from memory once, its next block
+// prefetched into L2 and its next tile into L1. Edge tiles repeat a valid row and drop its
+// result, so one instantiation serves all shapes. bench/linear measures it against the BLAS.
 namespace {
 constexpr int kMR = 6;  // 6 x 4 measured best on the decode shapes (3 x 8, 2 x 12, 4 x 4 were slower)
 constexpr int kNR = 4;
@@ -95,6 +96,7 @@ void tile(const float* const* xr, const float* const* wr, const float* pf, int64
 // then copied out whole. Written straight into y, each tile would touch M lines kNB floats
 // apart, and a wide y (the 32k LM head) would miss the cache and the TLB on every one.
 constexpr int64_t kNB = 64;
+static_assert(kNB % kNR == 0, "whole tiles fit in a block's buffer");
 
 // K is taken in chunks of kKC so that a row tile of x (kMR * kKC floats) and a tile of W stay
 // in L1 together; each chunk's dot products add to the buffer.
@@ -122,10 +124,13 @@ void run(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
             _mm_prefetch(reinterpret_cast<const char*>(next + l * 16), _MM_HINT_T1);
           const int nr = static_cast<int>(std::min<int64_t>(kNR, b1 - n0));
           for (int j = 0; j < kNR; ++j) wr[j] = a.w + (n0 + (j < nr ? j : 0)) * a.K + k0;
-          // The next tile's rows into L1 (prefetches do not fault, so the last tile may point past).
-          const float* pf = a.w + (n0 + kNR) * a.K + k0;
+          // The next tile's rows into L1; at the last whole tile, its own rows again (stride 0
+          // past that), so every prefetched address lies inside W.
+          const bool next_whole = n0 + 2 * kNR <= a.N;
+          const float* pf = next_whole ? a.w + (n0 + kNR) * a.K + k0 : wr[0];
+          const int64_t pf_ld = next_whole ? a.K : 0;
           __m128 out[kMR][kNR / 4];
-          tile(xr, wr, pf, a.K, kc, out);
+          tile(xr, wr, pf, pf_ld, kc, out);
           for (int i = 0; i < mr; ++i) {
             float* br = buf.data() + (m0 + i) * kNB + (n0 - b0);  // kNB is a multiple of kNR: whole tiles fit
             for (int j = 0; j < kNR; j += 4)

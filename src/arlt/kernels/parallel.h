@@ -1,5 +1,6 @@
-// Splits work across the OpenMP threads torch and the BLAS use (one runtime, one pool, the count
-// set_num_threads gave). Here because at::parallel_for runs serially in code not itself built
+// Splits work across the OpenMP threads torch and the BLAS use (one runtime, one pool). The count
+// is the calling thread's OpenMP setting: the one torch's set_num_threads gave, on the threads
+// where torch has applied it (it does so lazily at a thread's first parallel op). Here because at::parallel_for runs serially in code not itself built
 // with -fopenmp (its OpenMP path is an inline template behind #ifdef _OPENMP), which arlt_lib is
 // not: its precompiled torch header would have to be built twice.
 #pragma once

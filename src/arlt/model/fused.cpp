@@ -57,7 +57,7 @@ torch::Tensor rope_heads_first(const torch::Tensor& x, const torch::Tensor& cos,
 std::pair<torch::Tensor, torch::Tensor> token_logp_entropy(const torch::Tensor& logits, const torch::Tensor& target,
                                                            double temperature, bool entropy) {
   if (!fusable({&logits}) || !target.device().is_cpu() || target.scalar_type() != torch::kInt64 || logits.dim() < 1 ||
-      logits.size(-1) == 0 || target.numel() * logits.size(-1) != logits.numel())
+      logits.size(-1) == 0 || target.sizes() != logits.sizes().slice(0, logits.dim() - 1))
     return {};
   const int64_t V = logits.size(-1), R = target.numel();
   const torch::Tensor x = logits.contiguous(), t = target.contiguous();

@@ -15,10 +15,11 @@ torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up);
 // other shapes): the caller then runs torch ops.
 torch::Tensor rope_heads_first(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
-// log softmax(logits / temperature) at `target` and (when `entropy` is asked) the entropy of that
-// distribution: logits [..., V], target [...] int64; {logp, entropy} shaped like target (entropy
-// undefined unless asked). Returns {} (both undefined) where it does not apply (autograd on,
-// not CPU fp32): the caller then runs torch ops.
+// log softmax(logits / temperature) at `target` (temperature <= 0: no scaling, as score_tokens
+// always did) and, when `entropy` is asked, the entropy of that distribution: logits [..., V],
+// target [...] int64 with the leading shape of logits; {logp, entropy} shaped like target
+// (entropy undefined unless asked). Returns {} (both undefined) where it does not apply (autograd
+// on, not CPU fp32 logits and CPU int64 target, V = 0, other shapes): the caller runs torch ops.
 std::pair<torch::Tensor, torch::Tensor> token_logp_entropy(const torch::Tensor& logits, const torch::Tensor& target,
                                                            double temperature, bool entropy);
 

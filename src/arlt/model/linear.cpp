@@ -15,11 +15,15 @@ void set_linear_kernel_rows(int64_t rows) { g_kernel_rows = rows; }
 int64_t linear_kernel_rows() { return g_kernel_rows; }
 
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  const int64_t K = weight.size(1), N = weight.size(0);
-  const int64_t M = K > 0 && x.dim() >= 1 && x.size(-1) == K ? x.numel() / K : -1;
-  const bool kernel = M > 0 && M <= g_kernel_rows && !at::GradMode::is_enabled() && x.device().is_cpu() &&
-                      x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
-                      weight.is_contiguous() && (!bias.defined() || (bias.scalar_type() == torch::kFloat32 && bias.is_contiguous())) &&
+  // Only what the kernel handles exactly as torch::linear does; anything else (autograd, another
+  // device, dtype or layout, a bias that broadcasts, a bad shape torch should report) goes to it.
+  const bool strided = x.layout() == torch::kStrided && weight.layout() == torch::kStrided && weight.dim() == 2 && x.dim() >= 1;
+  const int64_t K = strided ? weight.size(1) : 0, N = strided ? weight.size(0) : 0;
+  const int64_t M = K > 0 && x.size(-1) == K ? x.numel() / K : -1;
+  const bool bias_ok = !bias.defined() || (bias.layout() == torch::kStrided && bias.dim() == 1 && bias.size(0) == N &&
+                                           bias.device().is_cpu() && bias.scalar_type() == torch::kFloat32 && bias.is_contiguous());
+  const bool kernel = M > 0 && M <= g_kernel_rows && !at::GradMode::is_enabled() && x.device().is_cpu() && weight.device().is_cpu() &&
+                      x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 && weight.is_contiguous() && bias_ok &&
                       kernels::linear_available();
   if (!kernel) return torch::nn::functional::linear(x, weight, bias);
   const torch::Tensor x2 = x.reshape({M, K}).contiguous();
