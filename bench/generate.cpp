@@ -19,7 +19,7 @@
 #include "arlt/base/fs.h"
 #include "arlt/base/runtime.h"
 #include "arlt/engine/engine.h"
-#include "arlt/model/linear.h"
+#include "arlt/model/cpu_kernels.h"
 #include "bench_util.h"
 
 using namespace arlt;

@@ -7,11 +7,10 @@
 //   build/bench_linear
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 
 #include "arlt/base/runtime.h"
 #include "arlt/kernels/linear.h"
-#include "arlt/model/linear.h"
+#include "arlt/model/cpu_kernels.h"
 #include "bench_util.h"
 
 using namespace arlt;
@@ -28,7 +27,7 @@ int main() {
   torch::manual_seed(0);
   for (const auto& s : shapes) {
     const int64_t M = s[0], K = s[1], N = s[2];
-    const int64_t copies = std::getenv("WARM") ? 1 : std::max<int64_t>(1, (256LL << 20) / (N * K * 4));  // 256 MB of weights in all
+    const int64_t copies = std::max<int64_t>(1, (256LL << 20) / (N * K * 4));  // 256 MB of weights in all
     std::vector<torch::Tensor> ws;
     for (int64_t c = 0; c < copies; ++c) ws.push_back(torch::randn({N, K}) / 20);
     torch::Tensor x = torch::randn({M, K});

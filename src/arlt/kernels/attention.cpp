@@ -7,9 +7,8 @@
 namespace arlt::kernels {
 
 // Built with -O3 and relaxed float reassociation (CMakeLists) so the loops over D vectorise; an
-// x86-64-v4 (AVX-512) or v3 (AVX2 + FMA) clone is chosen at load time by the CPU's features.
-// (The "arch=haswell" clone this had before is chosen only on CPUs that *are* Haswells: it
-// never ran on the Xeon and EPYC machines here.)
+// x86-64-v4 (AVX-512) or v3 (AVX2 + FMA) clone is chosen at load time by the CPU's features
+// ("arch=<cpu name>" clones would be chosen only on that very CPU model).
 #if defined(__x86_64__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif

@@ -1,8 +1,9 @@
 // Splits work across the OpenMP threads torch and the BLAS use (one runtime, one pool). The count
 // is the calling thread's OpenMP setting: the one torch's set_num_threads gave, on the threads
-// where torch has applied it (it does so lazily at a thread's first parallel op). Here because at::parallel_for runs serially in code not itself built
-// with -fopenmp (its OpenMP path is an inline template behind #ifdef _OPENMP), which arlt_lib is
-// not: its precompiled torch header would have to be built twice.
+// where torch has applied it (lazily, at a thread's first parallel op). Use this, not
+// at::parallel_for, in arlt_lib: that one's OpenMP path is an inline template behind
+// #ifdef _OPENMP, and arlt_lib is not built with -fopenmp (its torch PCH would be built twice),
+// so there it runs serially.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -5,8 +5,7 @@
 #include <cmath>
 
 #include "arlt/base/error.h"
-#include "arlt/model/fused.h"
-#include "arlt/model/linear.h"
+#include "arlt/model/cpu_kernels.h"
 
 namespace arlt::model {
 namespace F = torch::nn::functional;
@@ -15,19 +14,6 @@ namespace {
 
 torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
-}
-
-torch::Tensor rotate_half(const torch::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
-// x [B,T,H,D] -> RoPE applied, [B,H,T,D]: the fused kernel where it applies, else torch ops.
-torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  torch::Tensor fused = model::rope_heads_first(x, cos, sin);
-  if (fused.defined()) return fused;
-  const torch::Tensor xt = x.transpose(1, 2);
-  return xt * cos + rotate_half(xt) * sin;
 }
 
 // Masked positions get a large finite negative instead of -inf, so that a row with nothing to
@@ -76,8 +62,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     q = q_norm(q);
     k = k_norm(k);
   }
-  q = apply_rope(q, cos, sin);  // [B,H,T,D]
-  k = apply_rope(k, cos, sin);  // [B,KV,T,D]
+  q = rope_heads_first(q, cos, sin);  // [B,H,T,D]
+  k = rope_heads_first(k, cos, sin);  // [B,KV,T,D]
   if (cache && cache->computes_attention()) return project(o_proj, cache->attend(layer, q, k, v));
   if (cache) std::tie(k, v) = cache->append(layer, k, v);
   return project(o_proj, gqa_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, n_heads_ * D}));

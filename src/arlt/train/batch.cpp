@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "arlt/algo/entropy.h"
-#include "arlt/model/fused.h"
+#include "arlt/model/cpu_kernels.h"
 #include "arlt/base/error.h"
 
 namespace arlt::train {

@@ -1,4 +1,4 @@
-// model::project and the hand-written kernels::linear behind it, against torch::linear.
+// model/cpu_kernels.h (project, the fused row-wise ops) and the kernels behind them, against torch.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -6,8 +6,7 @@
 
 #include "arlt/kernels/linear.h"
 #include "arlt/kernels/parallel.h"
-#include "arlt/model/fused.h"
-#include "arlt/model/linear.h"
+#include "arlt/model/cpu_kernels.h"
 #include "arlt/model/transformer.h"
 #include "../test_util.h"
 
@@ -193,6 +192,13 @@ TEST(Fused, RopeEqualsTorch) {
     EXPECT_EQ(got.sizes(), xt.sizes());
     EXPECT_LT(max_abs_diff(got, xt * cos + rotate_half(xt) * sin), 1e-6) << Bc;
   }
-  // Shapes it does not handle (odd D) fall back to the caller.
-  EXPECT_FALSE(model::rope_heads_first(torch::randn({1, 2, 1, 3}), torch::randn({1, 1, 2, 3}), torch::randn({1, 1, 2, 3})).defined());
+  // With autograd on, torch ops: the same values, and gradients flow.
+  torch::Tensor x = torch::randn({2, 5, 4, 8}).requires_grad_(true);
+  torch::Tensor ang = torch::randn({1, 1, 5, 4});
+  torch::Tensor cos = torch::cat({ang, ang}, -1).cos(), sin = torch::cat({ang, ang}, -1).sin();
+  torch::AutoGradMode on(true);
+  torch::Tensor got = model::rope_heads_first(x, cos, sin);
+  ASSERT_TRUE(got.requires_grad());
+  torch::Tensor xt = x.transpose(1, 2);
+  EXPECT_LT(max_abs_diff(got, xt * cos + rotate_half(xt) * sin), 1e-6);
 }

@@ -1,12 +1,18 @@
-#include "arlt/model/fused.h"
+#include "arlt/model/cpu_kernels.h"
+
+#include <atomic>
 
 #include "arlt/kernels/elementwise.h"
+#include "arlt/kernels/linear.h"
 #include "arlt/kernels/parallel.h"
 
 namespace arlt::model {
 
 namespace {
-bool fusable(std::initializer_list<const torch::Tensor*> ts) {
+std::atomic<int64_t> g_kernel_rows{kLinearKernelRows};
+
+// No autograd, every tensor on the CPU in fp32: where the kernels may stand in for torch ops.
+bool inference_fp32(std::initializer_list<const torch::Tensor*> ts) {
   if (at::GradMode::is_enabled()) return false;
   for (const torch::Tensor* t : ts)
     if (!t->device().is_cpu() || t->scalar_type() != torch::kFloat32) return false;
@@ -14,9 +20,37 @@ bool fusable(std::initializer_list<const torch::Tensor*> ts) {
 }
 }  // namespace
 
+void set_linear_kernel_rows(int64_t rows) { g_kernel_rows = rows; }
+
+torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  // Only what the kernel handles exactly as torch::linear does; anything else (autograd, another
+  // device, dtype or layout, a bias that broadcasts, a bad shape torch should report) goes to it.
+  const bool strided = x.layout() == torch::kStrided && weight.layout() == torch::kStrided && weight.dim() == 2 && x.dim() >= 1;
+  const int64_t K = strided ? weight.size(1) : 0, N = strided ? weight.size(0) : 0;
+  const int64_t M = K > 0 && x.size(-1) == K ? x.numel() / K : -1;
+  const bool bias_ok = !bias.defined() || (bias.layout() == torch::kStrided && bias.dim() == 1 && bias.size(0) == N &&
+                                           inference_fp32({&bias}) && bias.is_contiguous());
+  const bool kernel = M > 0 && M <= g_kernel_rows && inference_fp32({&x, &weight}) && weight.is_contiguous() && bias_ok &&
+                      kernels::linear_available();
+  if (!kernel) return torch::nn::functional::linear(x, weight, bias);
+  const torch::Tensor x2 = x.reshape({M, K}).contiguous();
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = N;
+  torch::Tensor y = torch::empty({M, N}, x.options());
+  kernels::LinearArgs a;
+  a.x = x2.data_ptr<float>();
+  a.w = weight.data_ptr<float>();
+  a.bias = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  a.y = y.data_ptr<float>();
+  a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
+  const int64_t grain = kernels::linear_column_grain(), tiles = (N + grain - 1) / grain;
+  kernels::parallel_for(0, tiles, 1, [&](int64_t b, int64_t e) { kernels::linear(a, b * grain, std::min(N, e * grain)); });
+  return y.view(shape);
+}
+
 torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
   const int64_t D = x.size(-1);
-  if (!fusable({&x, &weight}) || weight.numel() != D) return x * torch::rsqrt(x.pow(2).mean(-1, true) + eps) * weight;
+  if (!inference_fp32({&x, &weight}) || weight.numel() != D) return x * torch::rsqrt(x.pow(2).mean(-1, true) + eps) * weight;
   const torch::Tensor xc = x.contiguous(), wc = weight.contiguous();
   torch::Tensor out = torch::empty_like(xc);
   const float* xp = xc.data_ptr<float>();
@@ -29,7 +63,7 @@ torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight,
 }
 
 torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up) {
-  if (!fusable({&gate, &up}) || gate.sizes() != up.sizes()) return torch::silu(gate) * up;
+  if (!inference_fp32({&gate, &up}) || gate.sizes() != up.sizes()) return torch::silu(gate) * up;
   const torch::Tensor g = gate.contiguous(), u = up.contiguous();
   torch::Tensor out = torch::empty_like(g);
   const float* gp = g.data_ptr<float>();
@@ -40,9 +74,14 @@ torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up) {
 }
 
 torch::Tensor rope_heads_first(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  if (!fusable({&x, &cos, &sin}) || x.dim() != 4 || cos.dim() != 4 || cos.sizes() != sin.sizes()) return {};
+  const bool fits = x.dim() == 4 && cos.dim() == 4 && cos.sizes() == sin.sizes() && x.size(3) % 2 == 0 && cos.size(1) == 1 &&
+                    cos.size(2) == x.size(1) && cos.size(3) == x.size(3) && (cos.size(0) == x.size(0) || cos.size(0) == 1);
+  if (!fits || !inference_fp32({&x, &cos, &sin})) {
+    const torch::Tensor xt = x.transpose(1, 2);
+    const int64_t half = xt.size(-1) / 2;
+    return xt * cos + torch::cat({-xt.narrow(-1, half, half), xt.narrow(-1, 0, half)}, -1) * sin;
+  }
   const int64_t B = x.size(0), T = x.size(1), H = x.size(2), D = x.size(3);
-  if (D % 2 != 0 || cos.size(1) != 1 || cos.size(2) != T || cos.size(3) != D || (cos.size(0) != B && cos.size(0) != 1)) return {};
   const torch::Tensor xc = x.contiguous(), c = cos.contiguous(), s = sin.contiguous();
   torch::Tensor out = torch::empty_like(xc);
   const float* xp = xc.data_ptr<float>();
@@ -56,7 +95,7 @@ torch::Tensor rope_heads_first(const torch::Tensor& x, const torch::Tensor& cos,
 
 std::pair<torch::Tensor, torch::Tensor> token_logp_entropy(const torch::Tensor& logits, const torch::Tensor& target,
                                                            double temperature, bool entropy) {
-  if (!fusable({&logits}) || !target.device().is_cpu() || target.scalar_type() != torch::kInt64 || logits.dim() < 1 ||
+  if (!inference_fp32({&logits}) || !target.device().is_cpu() || target.scalar_type() != torch::kInt64 || logits.dim() < 1 ||
       logits.size(-1) == 0 || target.sizes() != logits.sizes().slice(0, logits.dim() - 1))
     return {};
   const int64_t V = logits.size(-1), R = target.numel();

@@ -1,0 +1,37 @@
+// The model's operations for inference (no autograd) on the CPU in fp32, through the hand-written
+// kernels of src/arlt/kernels/: the linear layers (up to kLinearKernelRows rows, on AVX-512 CPUs;
+// the BLAS is faster above) and one-pass RMSNorm, SiLU-mul, RoPE and per-token log-prob +
+// entropy. Anything else (autograd, GPU, bf16, more rows, other shapes) runs torch ops, so
+// callers use these everywhere; tests/model/test_cpu_kernels.cpp holds each to torch.
+#pragma once
+#include <torch/torch.h>
+
+namespace arlt::model {
+
+// y = x W^T (+ b), x [..., K], weight [N, K], bias [N] or undefined.
+torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
+inline torch::Tensor project(const torch::nn::Linear& l, const torch::Tensor& x) { return project(x, l->weight, l->bias); }
+
+// Rows up to which project() uses the kernel; 0 turns the kernel off, for tests and benches that
+// compare the two. Default kLinearKernelRows.
+constexpr int64_t kLinearKernelRows = 128;
+void set_linear_kernel_rows(int64_t rows);
+
+// x * rsqrt(mean(x^2, -1) + eps) * weight, x [..., D] fp32.
+torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+// silu(gate) * up.
+torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up);
+// Rotary embedding (Hugging Face's rotate-half form) of x [B, T, H, D] with cos, sin
+// [Bc, 1, T, D] (Bc = B or 1), returned as [B, H, T, D].
+torch::Tensor rope_heads_first(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+
+// log softmax(logits / temperature) at `target` (temperature <= 0: no scaling, as score_tokens
+// always did) and, when `entropy` is asked, the entropy of that distribution: logits [..., V],
+// target [...] int64 with the leading shape of logits; {logp, entropy} shaped like target
+// (entropy undefined unless asked). The one exception to falling back inside: returns {} (both
+// undefined) where the kernel does not apply (autograd on, not CPU fp32 logits and CPU int64
+// target, V = 0, other shapes), because the caller's torch path differs with autograd.
+std::pair<torch::Tensor, torch::Tensor> token_logp_entropy(const torch::Tensor& logits, const torch::Tensor& target,
+                                                           double temperature, bool entropy);
+
+}  // namespace arlt::model
