@@ -99,6 +99,12 @@ int main(int argc, char** argv) {
       const int64_t after_first = eng.generated_tokens();
       while (!eng.idle()) eng.step();
       auto s2 = Clock::now();
+      if (std::getenv("ARLT_BENCH_DECODE_WINDOW")) {  // for `perf record -k CLOCK_MONOTONIC` + `perf report --time A,B`
+        const auto mono = [](Clock::time_point t) {
+          return std::chrono::duration<double>(t.time_since_epoch()).count();
+        };
+        std::fprintf(stderr, "decode window: %.6f,%.6f\n", mono(s1), mono(s2));
+      }
       const double decode_tps = (eng.generated_tokens() - after_first) / secs(s1, s2);
       const double ttft = secs(s0, s1);
       const double flops = config.flops_per_token() + 2.0 * config.num_hidden_layers * config.q_size() * (P + N / 2) * 2;

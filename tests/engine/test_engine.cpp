@@ -3,6 +3,7 @@
 // clear errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 #include "arlt/base/error.h"
@@ -282,6 +283,37 @@ TEST(Sampler, BatchedRowsDrawWhatEachRowDrawsAlone) {
       for (size_t k = 0; k < alone.top.size(); ++k) EXPECT_EQ(batched[i].top[k].first, alone.top[k].first);
     }
   }
+}
+
+TEST(Sampler, GreedyRowsEqualTorchIncludingTiesAndBadRows) {
+  // A batch of greedy rows takes the fused argmax + log-sum-exp; rows it declines (all -inf, NaN)
+  // take torch's ops. Each row's token and log-prob must be what sample() gives it alone.
+  torch::manual_seed(3);
+  const float inf = std::numeric_limits<float>::infinity();
+  torch::Tensor logits = torch::randn({5, 1003}) * 4;
+  logits.index_put_({1, 7}, 30.f), logits.index_put_({1, 500}, 30.f), logits.index_put_({1, 1002}, 30.f);  // a tie
+  logits.index_put_({2}, -inf);
+  logits.index_put_({3, 11}, std::numeric_limits<float>::quiet_NaN());
+  logits.index_put_({4, torch::indexing::Slice(0, 900)}, -inf);
+  engine::SamplingParams greedy;
+  greedy.temperature = 0.0;
+  std::vector<int64_t> hist;
+  std::vector<at::Generator> gens;
+  for (int i = 0; i < 5; ++i) gens.push_back(at::detail::createCPUGenerator(i));
+  std::vector<engine::RowSampling> rows;
+  for (int i = 0; i < 5; ++i) rows.push_back({&greedy, &hist, &gens[i]});
+  auto batched = engine::sample_rows(logits, rows);
+  EXPECT_EQ(batched[1].token, 7);
+  for (int i = 0; i < 5; ++i) {
+    auto alone = engine::sample(logits[i], greedy, hist, gens[i]);
+    EXPECT_EQ(batched[i].token, alone.token) << i;
+    if (std::isnan(alone.logprob)) {
+      EXPECT_TRUE(std::isnan(batched[i].logprob)) << i;
+    } else {
+      EXPECT_NEAR(batched[i].logprob, alone.logprob, 1e-5) << i;
+    }
+  }
+  EXPECT_NEAR(batched[1].logprob, -std::log(3.0), 1e-5);
 }
 
 TEST(Sampler, DrawsFollowTheDistribution) {

@@ -1,9 +1,12 @@
 // model/cpu_kernels.h (project, the fused row-wise ops) and the kernels behind them, against torch.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
+#include "arlt/kernels/elementwise.h"
 #include "arlt/kernels/linear.h"
 #include "arlt/kernels/parallel.h"
 #include "arlt/model/cpu_kernels.h"
@@ -173,6 +176,36 @@ TEST(Fused, TokenLogpAndEntropyEqualTorch) {
   // Autograd on: not applicable, the caller runs torch ops.
   torch::AutoGradMode on(true);
   EXPECT_FALSE(model::token_logp_entropy(logits, target, 1.0, false).first.defined());
+}
+
+TEST(Fused, RowArgmaxLogsumexpEqualsTorch) {
+  torch::manual_seed(9);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int64_t V : {1, 5, 15, 16, 17, 33, 1000, 32000}) {
+    for (int trial = 0; trial < 6; ++trial) {
+      torch::Tensor x = torch::randn({V}) * 5;
+      if (trial == 1 && V > 3) x.index_put_({torch::indexing::Slice(0, V / 2)}, -inf);  // masked vocabulary
+      if (trial == 2) x.index_put_({V - 1}, 40.f);                                      // the max in the tail
+      if (trial == 3 && V > 17) {  // ties: the same max in two lanes and in the tail; the first wins
+        x.index_put_({V - 1}, 50.f), x.index_put_({17}, 50.f), x.index_put_({V / 2}, 50.f);
+      }
+      if (trial == 4) x = x - 200.f;  // far below zero: lse relative to the max
+      if (trial == 5 && V > 1) x.index_put_({0}, 100.f);  // the rest more than 87 under the max
+      int64_t arg = -1;
+      float lse = 0.f;
+      ASSERT_TRUE(kernels::row_argmax_logsumexp(x.data_ptr<float>(), V, &arg, &lse)) << V << " " << trial;
+      EXPECT_EQ(arg, x.argmax().item<int64_t>()) << V << " " << trial;
+      EXPECT_NEAR(lse, x.logsumexp(0).item<float>(), 2e-5 * std::max(1.f, std::abs(lse))) << V << " " << trial;
+    }
+  }
+  // Rows the kernel declines (the caller takes torch's path): no finite max, or a NaN.
+  int64_t arg = 0;
+  float lse = 0.f;
+  for (float bad : {-inf, inf, std::numeric_limits<float>::quiet_NaN()}) {
+    torch::Tensor x = bad == -inf ? torch::full({40}, -inf) : torch::randn({40});
+    x.index_put_({23}, bad);
+    EXPECT_FALSE(kernels::row_argmax_logsumexp(x.data_ptr<float>(), 40, &arg, &lse)) << bad;
+  }
 }
 
 TEST(Fused, RopeEqualsTorch) {

@@ -7,6 +7,10 @@
 #include <stdexcept>
 #include <string>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace arlt::kernels {
 
 namespace {
@@ -18,9 +22,9 @@ namespace {
 // with |n|, to about 5e-6 at |x| = 87 (3e-7 for |x| < 5), where the terms are too small to
 // matter in a sum. (Error figures are from the formula, not measured.)
 inline float exp_vec(float x) {
-  x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-  const float t = x * 1.44269504088896341f;
-  const float n = static_cast<float>(static_cast<int32_t>(t + (t >= 0.f ? 0.5f : -0.5f)));
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);  // branch-free, so the loops vectorise
   const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;  // ln2 in two parts
   float p = 1.f / 720.f;
   p = p * r + 1.f / 120.f;
@@ -55,8 +59,13 @@ void rms_norm(const float* x, const float* w, float eps, int64_t D, float* out, 
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int64_t end) {
-  // Below -87 the clamped exp would make gate / (1 + e^87) far from silu's 0 for huge gates.
-  for (int64_t i = begin; i < end; ++i) out[i] = gate[i] < -87.f ? 0.f : gate[i] / (1.f + exp_vec(-gate[i])) * up[i];
+  // Below -87 the clamped exp would make gate / (1 + e^87) far from silu's 0 for huge gates. The
+  // quotient is computed for every element and then selected, so the loop has no branch and
+  // vectorises (a division under a condition is not speculated: it could trap).
+  for (int64_t i = begin; i < end; ++i) {
+    const float g = gate[i], s = g / (1.f + exp_vec(-g)) * up[i];
+    out[i] = g < -87.f ? 0.f : s;
+  }
 }
 
 #if defined(__x86_64__)
@@ -97,15 +106,73 @@ void row_sums(const float* x, int64_t V, float mx, float inv_t, float* sum_e, fl
   *sum_et = set;
 }
 
+// Max of x[0, V) and the first index holding it (NaN never compares greater, so it is skipped).
+// With AVX-512 a vector of 16 running maxima and their indices (GCC does not vectorise an
+// argmax loop); the lanes' results are then merged, the smallest index winning a tie.
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) float row_max_avx512(const float* x, int64_t V, int64_t* arg) {
+  __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512i at = _mm512_setzero_si512();
+  __m512i cur = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_set1_epi32(16);
+  int64_t v = 0;
+  for (; v + 16 <= V; v += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + v);
+    const __mmask16 gt = _mm512_cmp_ps_mask(xv, m, _CMP_GT_OQ);
+    m = _mm512_mask_mov_ps(m, gt, xv);
+    at = _mm512_mask_mov_epi32(at, gt, cur);
+    cur = _mm512_add_epi32(cur, step);
+  }
+  alignas(64) float ml[16];
+  alignas(64) int32_t al[16];
+  _mm512_store_ps(ml, m);
+  _mm512_store_si512(al, at);
+  float best = -std::numeric_limits<float>::infinity();
+  int64_t best_at = 0;
+  for (int l = 0; l < 16; ++l)
+    if (ml[l] > best || (ml[l] == best && al[l] < best_at)) best = ml[l], best_at = al[l];
+  for (; v < V; ++v)
+    if (x[v] > best) best = x[v], best_at = v;
+  if (arg) *arg = best_at;
+  return best;
+}
+#endif
+
+float row_max(const float* x, int64_t V, int64_t* arg) {
+#if defined(__x86_64__)
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512) return row_max_avx512(x, V, arg);
+#endif
+  float best = -std::numeric_limits<float>::infinity();
+  int64_t best_at = 0;
+  for (int64_t v = 0; v < V; ++v)
+    if (x[v] > best) best = x[v], best_at = v;
+  if (arg) *arg = best_at;
+  return best;
+}
+
+// sum over the row of exp(x - mx), mx finite.
 #if defined(__x86_64__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-float row_max(const float* x, int64_t V) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t v = 0; v < V; ++v) m = x[v] > m ? x[v] : m;
-  return m;
+float row_sum_exp(const float* x, int64_t V, float mx) {
+  float s = 0.f;
+  for (int64_t v = 0; v < V; ++v) s += exp_vec(x[v] - mx);
+  return s;
 }
 }  // namespace
+
+bool row_argmax_logsumexp(const float* x, int64_t V, int64_t* argmax, float* lse) {
+  if (V > std::numeric_limits<int32_t>::max()) return false;  // the lanes keep 32-bit indices
+  const float mx = row_max(x, V, argmax);
+  if (!std::isfinite(mx)) return false;  // all -inf, a +inf or only NaN: the caller's general path
+  // exp_vec clamps below -87: a logit more than 87 under the max adds e^-87 (1.6e-38) instead of
+  // less, nothing next to the max's own 1. A NaN logit makes the sum NaN, reported as such.
+  const float s = row_sum_exp(x, V, mx);
+  if (!std::isfinite(s)) return false;
+  *lse = mx + std::log(s);
+  return true;
+}
 
 void token_logp_entropy(const float* logits, int64_t V, float inv_t, const int64_t* target, float* logp, float* entropy,
                         int64_t begin, int64_t end) {
@@ -113,7 +180,7 @@ void token_logp_entropy(const float* logits, int64_t V, float inv_t, const int64
     const float* x = logits + r * V;
     const int64_t tgt = target[r];
     if (tgt < 0 || tgt >= V) throw std::out_of_range("token_logp_entropy: target " + std::to_string(tgt) + " outside [0, " + std::to_string(V) + ")");
-    const float mx = row_max(x, V);
+    const float mx = row_max(x, V, nullptr);
     float se = 0.f, set = 0.f;
     row_sums(x, V, mx, inv_t, &se, &set);
     const float lse = std::log(se);  // log sum exp(t), t relative to the max
