@@ -103,6 +103,34 @@ TEST(Linear, ProjectUsesTheKernelOnlyWhereItMay) {
   EXPECT_TRUE(torch::allclose(wg.grad(), x.reshape({15, 40}).sum(0).expand({37, 40})));
 }
 
+TEST(Linear, GatedMlpInputFusedEqualsTorch) {
+  // silu(gate(x)) * up(x) in one kernel pass: odd widths (masked column tails, several blocks),
+  // with and without biases, gates spanning silu's range; against the torch formula.
+  torch::manual_seed(12);
+  for (bool bias : {false, true})
+    for (int64_t N : {1, 17, 70, 200}) {
+      torch::nn::Linear gate(torch::nn::LinearOptions(48, N).bias(bias)), up(torch::nn::LinearOptions(48, N).bias(bias));
+      torch::NoGradGuard ng;
+      gate->weight.mul_(8);  // gates from about -100 to 100
+      for (int64_t M : {1, 7, 64}) {
+        torch::Tensor x = torch::randn({M, 48});
+        torch::Tensor want = torch::silu(gate(x)) * up(x);
+        KernelRows on(1 << 20);
+        torch::Tensor got = model::gated_mlp_input(x, gate, up);
+        EXPECT_EQ(got.sizes(), want.sizes());
+        EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-5)) << bias << " " << N << " " << M << " " << max_abs_diff(got, want);
+        if (kernels::linear_available() && M == 64) EXPECT_FALSE(torch::equal(got, want)) << "the kernel did not run";
+      }
+    }
+  // With autograd on: torch's ops, gradients flow.
+  torch::nn::Linear gate(48, 30), up(48, 30);
+  torch::Tensor x = torch::randn({5, 48});
+  torch::Tensor y = model::gated_mlp_input(x, gate, up);
+  ASSERT_TRUE(y.requires_grad());
+  y.sum().backward();
+  EXPECT_TRUE(gate->weight.grad().defined() && up->weight.grad().defined());
+}
+
 TEST(Linear, DecodeWithTheKernelMatchesTheBlasForward) {
   // The whole model, few rows (the engine's decode shape): kernel path against BLAS path.
   auto cfg = model::ModelConfig::preset("tiny");

@@ -1,4 +1,5 @@
 #include "arlt/kernels/elementwise.h"
+#include "arlt/kernels/vec_math.h"
 
 #include <cmath>
 #include <cstdint>
@@ -13,32 +14,6 @@
 
 namespace arlt::kernels {
 
-namespace {
-// e^x in a form the compiler vectorises (libm's expf is a call per element): x = n ln2 + r with
-// |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (relative error below 2e-7 there, about
-// 2 ulp), times 2^n built in the exponent bits. Inputs are clamped to where the result is a
-// finite normal float; exp(-inf) gives e^-87 = 1.6e-38 instead of 0 (callers that care test the
-// input). The file's reassociation may merge the two parts of ln2: relative error then grows
-// with |n|, to about 5e-6 at |x| = 87 (3e-7 for |x| < 5), where the terms are too small to
-// matter in a sum. (Error figures are from the formula, not measured.)
-inline float exp_vec(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);  // branch-free, so the loops vectorise
-  const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;  // ln2 in two parts
-  float p = 1.f / 720.f;
-  p = p * r + 1.f / 120.f;
-  p = p * r + 1.f / 24.f;
-  p = p * r + 1.f / 6.f;
-  p = p * r + 0.5f;
-  p = p * r + 1.f;
-  p = p * r + 1.f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-}  // namespace
 
 // Built with -O3 and relaxed float reassociation (CMakeLists) so the loops vectorise.
 #if defined(__x86_64__)
@@ -56,16 +31,27 @@ void rms_norm(const float* x, const float* w, float eps, int64_t D, float* out, 
 }
 
 #if defined(__x86_64__)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int64_t end) {
-  // Below -87 the clamped exp would make gate / (1 + e^87) far from silu's 0 for huge gates. The
-  // quotient is computed for every element and then selected, so the loop has no branch and
-  // vectorises (a division under a condition is not speculated: it could trap).
-  for (int64_t i = begin; i < end; ++i) {
-    const float g = gate[i], s = g / (1.f + exp_vec(-g)) * up[i];
-    out[i] = g < -87.f ? 0.f : s;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own intrinsics (the undefined upper half of a cast)
+namespace {
+__attribute__((target("avx512f"))) void silu_mul_avx512(const float* gate, const float* up, float* out, int64_t begin, int64_t end) {
+  int64_t i = begin;
+  for (; i + 16 <= end; i += 16) _mm512_storeu_ps(out + i, silu_times16(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i)));
+  if (i < end) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (end - i)) - 1u);
+    _mm512_mask_storeu_ps(out + i, m, silu_times16(_mm512_maskz_loadu_ps(m, gate + i), _mm512_maskz_loadu_ps(m, up + i)));
   }
+}
+}  // namespace
+#pragma GCC diagnostic pop
+#endif
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int64_t end) {
+#if defined(__x86_64__)
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512) return silu_mul_avx512(gate, up, out, begin, end);
+#endif
+  for (int64_t i = begin; i < end; ++i) out[i] = silu_times(gate[i], up[i]);
 }
 
 #if defined(__x86_64__)

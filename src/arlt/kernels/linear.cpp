@@ -1,4 +1,5 @@
 #include "arlt/kernels/linear.h"
+#include "arlt/kernels/vec_math.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -52,6 +53,7 @@ inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
 
 static_assert(kNR % 4 == 0, "the reduction writes four columns at a time");
 
+
 // out[i][j / 4][j % 4] = x row i . W row j.
 // Over K values from xr[i] and wr[j]; pf: rows (ldw apart) prefetched into L1 meanwhile.
 void tile(const float* const* xr, const float* const* wr, const float* pf, int64_t ldw, int64_t K, __m128 out[kMR][kNR / 4]) {
@@ -102,47 +104,66 @@ static_assert(kNB % kNR == 0, "whole tiles fit in a block's buffer");
 // in L1 together; each chunk's dot products add to the buffer.
 constexpr int64_t kKC = 512;
 
-void run(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
-  std::vector<float> buf(static_cast<size_t>(a.M * kNB));
+// The dot products of the block [b0, b1) of W's rows (columns of y) with every row of x, into
+// buf [M, kNB].
+void block(const LinearArgs& a, const float* W, int64_t b0, int64_t b1, int64_t n_end, float* buf) {
   const float* wr[kNR];
   const float* xr[kMR];
   const int64_t m_tiles = (a.M + kMR - 1) / kMR, k_chunks = (a.K + kKC - 1) / kKC;
-  for (int64_t b0 = n_begin; b0 < n_end; b0 += kNB) {
-    const int64_t b1 = std::min(n_end, b0 + kNB), n_tiles = (b1 - b0 + kNR - 1) / kNR;
-    // The next block's W rows (contiguous) are prefetched into L2 while this block runs, a share
-    // before each tile: fetched when first needed, or all at once, they stall on memory.
-    const float* next = a.w + b1 * a.K;
-    const int64_t next_lines = (std::min(n_end, b1 + kNB) - b1) * a.K / 16, steps = k_chunks * m_tiles * n_tiles;
-    int64_t step = 0;
-    for (int64_t k0 = 0; k0 < a.K; k0 += kKC) {
-      const int64_t kc = std::min(kKC, a.K - k0);
-      for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
-        const int mr = static_cast<int>(std::min<int64_t>(kMR, a.M - m0));
-        for (int i = 0; i < kMR; ++i) xr[i] = a.x + (m0 + (i < mr ? i : 0)) * a.ldx + k0;
-        for (int64_t n0 = b0; n0 < b1; n0 += kNR, ++step) {
-          for (int64_t l = step * next_lines / steps, le = (step + 1) * next_lines / steps; l < le; ++l)
-            _mm_prefetch(reinterpret_cast<const char*>(next + l * 16), _MM_HINT_T1);
-          const int nr = static_cast<int>(std::min<int64_t>(kNR, b1 - n0));
-          for (int j = 0; j < kNR; ++j) wr[j] = a.w + (n0 + (j < nr ? j : 0)) * a.K + k0;
-          // The next tile's rows into L1; at the last whole tile, its own rows again (stride 0
-          // past that), so every prefetched address lies inside W.
-          const bool next_whole = n0 + 2 * kNR <= a.N;
-          const float* pf = next_whole ? a.w + (n0 + kNR) * a.K + k0 : wr[0];
-          const int64_t pf_ld = next_whole ? a.K : 0;
-          __m128 out[kMR][kNR / 4];
-          tile(xr, wr, pf, pf_ld, kc, out);
-          for (int i = 0; i < mr; ++i) {
-            float* br = buf.data() + (m0 + i) * kNB + (n0 - b0);  // kNB is a multiple of kNR: whole tiles fit
-            for (int j = 0; j < kNR; j += 4)
-              _mm_storeu_ps(br + j, k0 == 0 ? out[i][j / 4] : _mm_add_ps(_mm_loadu_ps(br + j), out[i][j / 4]));
-          }
+  const int64_t n_tiles = (b1 - b0 + kNR - 1) / kNR;
+  // The next block's W rows (contiguous) are prefetched into L2 while this block runs, a share
+  // before each tile: fetched when first needed, or all at once, they stall on memory.
+  const float* next = W + b1 * a.K;
+  const int64_t next_lines = (std::min(n_end, b1 + kNB) - b1) * a.K / 16, steps = k_chunks * m_tiles * n_tiles;
+  int64_t step = 0;
+  for (int64_t k0 = 0; k0 < a.K; k0 += kKC) {
+    const int64_t kc = std::min(kKC, a.K - k0);
+    for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
+      const int mr = static_cast<int>(std::min<int64_t>(kMR, a.M - m0));
+      for (int i = 0; i < kMR; ++i) xr[i] = a.x + (m0 + (i < mr ? i : 0)) * a.ldx + k0;
+      for (int64_t n0 = b0; n0 < b1; n0 += kNR, ++step) {
+        for (int64_t l = step * next_lines / steps, le = (step + 1) * next_lines / steps; l < le; ++l)
+          _mm_prefetch(reinterpret_cast<const char*>(next + l * 16), _MM_HINT_T1);
+        const int nr = static_cast<int>(std::min<int64_t>(kNR, b1 - n0));
+        for (int j = 0; j < kNR; ++j) wr[j] = W + (n0 + (j < nr ? j : 0)) * a.K + k0;
+        // The next tile's rows into L1; at the last whole tile, its own rows again (stride 0
+        // past that), so every prefetched address lies inside W.
+        const bool next_whole = n0 + 2 * kNR <= a.N;
+        const float* pf = next_whole ? W + (n0 + kNR) * a.K + k0 : wr[0];
+        const int64_t pf_ld = next_whole ? a.K : 0;
+        __m128 out[kMR][kNR / 4];
+        tile(xr, wr, pf, pf_ld, kc, out);
+        for (int i = 0; i < mr; ++i) {
+          float* br = buf + (m0 + i) * kNB + (n0 - b0);  // kNB is a multiple of kNR: whole tiles fit
+          for (int j = 0; j < kNR; j += 4)
+            _mm_storeu_ps(br + j, k0 == 0 ? out[i][j / 4] : _mm_add_ps(_mm_loadu_ps(br + j), out[i][j / 4]));
         }
       }
     }
+  }
+}
+
+void run(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
+  std::vector<float> buf(static_cast<size_t>(a.M * kNB)), buf2(a.w2 ? static_cast<size_t>(a.M * kNB) : 0);
+  for (int64_t b0 = n_begin; b0 < n_end; b0 += kNB) {
+    const int64_t b1 = std::min(n_end, b0 + kNB);
+    block(a, a.w, b0, b1, n_end, buf.data());
+    if (a.w2) block(a, a.w2, b0, b1, n_end, buf2.data());
     for (int64_t m = 0; m < a.M; ++m) {
       float* yr = a.y + m * a.ldy;
       const float* br = buf.data() + m * kNB;
-      for (int64_t n = b0; n < b1; ++n) yr[n] = br[n - b0] + (a.bias ? a.bias[n] : 0.f);
+      if (!a.w2) {
+        for (int64_t n = b0; n < b1; ++n) yr[n] = br[n - b0] + (a.bias ? a.bias[n] : 0.f);
+        continue;
+      }
+      const float* br2 = buf2.data() + m * kNB;
+      for (int64_t n = b0; n < b1; n += 16) {
+        const __mmask16 k = b1 - n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (b1 - n)) - 1u);
+        __m512 g = _mm512_maskz_loadu_ps(k, br + (n - b0)), u = _mm512_maskz_loadu_ps(k, br2 + (n - b0));
+        if (a.bias) g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(k, a.bias + n));
+        if (a.bias2) u = _mm512_add_ps(u, _mm512_maskz_loadu_ps(k, a.bias2 + n));
+        _mm512_mask_storeu_ps(yr + n, k, silu_times16(g, u));
+      }
     }
   }
 }

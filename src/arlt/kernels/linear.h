@@ -12,6 +12,10 @@ struct LinearArgs {
   const float* w = nullptr;     // [N, K], rows K apart (contiguous)
   const float* bias = nullptr;  // [N] or null
   float* y = nullptr;           // [M, N], rows ldy apart
+  // Optional second weight (same shape as w) for a fused gated MLP: y = silu(x W^T + b) *
+  // (x W2^T + b2), the two products of one column block computed back to back.
+  const float* w2 = nullptr;
+  const float* bias2 = nullptr;
   int64_t M = 0, K = 0, N = 0, ldx = 0, ldy = 0;
 };
 

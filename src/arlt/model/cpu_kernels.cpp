@@ -22,17 +22,24 @@ bool inference_fp32(std::initializer_list<const torch::Tensor*> ts) {
 
 void set_linear_kernel_rows(int64_t rows) { g_kernel_rows = rows; }
 
-torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  // Only what the kernel handles exactly as torch::linear does; anything else (autograd, another
-  // device, dtype or layout, a bias that broadcasts, a bad shape torch should report) goes to it.
+namespace {
+// Whether kernels::linear computes x W^T + b exactly as torch::linear would (else torch runs it:
+// autograd, another device, dtype or layout, a bias that broadcasts, a bad shape torch should
+// report); M is then x's row count.
+bool kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t* M) {
   const bool strided = x.layout() == torch::kStrided && weight.layout() == torch::kStrided && weight.dim() == 2 && x.dim() >= 1;
   const int64_t K = strided ? weight.size(1) : 0, N = strided ? weight.size(0) : 0;
-  const int64_t M = K > 0 && x.size(-1) == K ? x.numel() / K : -1;
+  *M = K > 0 && x.size(-1) == K ? x.numel() / K : -1;
   const bool bias_ok = !bias.defined() || (bias.layout() == torch::kStrided && bias.dim() == 1 && bias.size(0) == N &&
                                            inference_fp32({&bias}) && bias.is_contiguous());
-  const bool kernel = M > 0 && M <= g_kernel_rows && inference_fp32({&x, &weight}) && weight.is_contiguous() && bias_ok &&
-                      kernels::linear_available();
-  if (!kernel) return torch::nn::functional::linear(x, weight, bias);
+  return *M > 0 && *M <= g_kernel_rows && inference_fp32({&x, &weight}) && weight.is_contiguous() && bias_ok &&
+         kernels::linear_available();
+}
+
+// y = x W^T + b by the kernel, columns split across threads; with w2, y = silu(that) * (x W2^T + b2).
+torch::Tensor run_kernel(const torch::Tensor& x, int64_t M, const torch::Tensor& weight, const torch::Tensor& bias,
+                         const torch::Tensor* w2, const torch::Tensor* b2) {
+  const int64_t K = weight.size(1), N = weight.size(0);
   const torch::Tensor x2 = x.reshape({M, K}).contiguous();
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = N;
@@ -41,11 +48,30 @@ torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const
   a.x = x2.data_ptr<float>();
   a.w = weight.data_ptr<float>();
   a.bias = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  if (w2) {
+    a.w2 = w2->data_ptr<float>();
+    a.bias2 = b2->defined() ? b2->data_ptr<float>() : nullptr;
+  }
   a.y = y.data_ptr<float>();
   a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
   const int64_t grain = kernels::linear_column_grain(), tiles = (N + grain - 1) / grain;
   kernels::parallel_for(0, tiles, 1, [&](int64_t b, int64_t e) { kernels::linear(a, b * grain, std::min(N, e * grain)); });
   return y.view(shape);
+}
+}  // namespace
+
+torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  int64_t M = 0;
+  if (!kernel_applies(x, weight, bias, &M)) return torch::nn::functional::linear(x, weight, bias);
+  return run_kernel(x, M, weight, bias, nullptr, nullptr);
+}
+
+torch::Tensor gated_mlp_input(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up) {
+  int64_t M = 0;
+  const bool fused = kernel_applies(x, gate->weight, gate->bias, &M) && kernel_applies(x, up->weight, up->bias, &M) &&
+                     gate->weight.sizes() == up->weight.sizes();
+  if (!fused) return silu_mul(project(gate, x), project(up, x));
+  return run_kernel(x, M, gate->weight, gate->bias, &up->weight, &up->bias);
 }
 
 torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight, double eps) {

@@ -14,6 +14,12 @@ inline torch::Tensor project(const torch::nn::Linear& l, const torch::Tensor& x)
 
 // Rows up to which project() uses the kernel; 0 turns the kernel off, for tests and benches that
 // compare the two. Default kLinearKernelRows.
+// silu(gate(x)) * up(x), the input of a gated MLP's down projection. Where project() would take
+// the kernel for both, one kernel pass computes both products of each column block and combines
+// them (no [rows, intermediate] temporaries, one parallel region); otherwise project() twice and
+// silu_mul.
+torch::Tensor gated_mlp_input(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up);
+
 constexpr int64_t kLinearKernelRows = 128;
 void set_linear_kernel_rows(int64_t rows);
 

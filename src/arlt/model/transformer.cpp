@@ -98,7 +98,7 @@ MLPImpl::MLPImpl(const ModelConfig& c) {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  return project(down_proj, silu_mul(project(gate_proj, x), project(up_proj, x)));
+  return project(down_proj, gated_mlp_input(x, gate_proj, up_proj));
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
