@@ -1,5 +1,11 @@
 // model/cpu_kernels.h (project, the fused row-wise ops) and the kernels behind them, against torch.
 #include <gtest/gtest.h>
+#include <omp.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
 
 #include <cmath>
 #include <algorithm>
@@ -160,6 +166,29 @@ TEST(Linear, ParallelForCoversTheRangeOnceAndRethrows) {
   // Only the last chunk throws (with one thread, the only chunk): its exception comes back.
   EXPECT_THROW(kernels::parallel_for(0, 100, 1, [](int64_t, int64_t e) {
                  if (e == 100) throw std::runtime_error("boom");
+               }),
+               std::runtime_error);
+}
+
+TEST(Linear, ParallelForChunksCoversEveryItemOnceWithUnevenThreads) {
+  // Every item exactly once, chunks inside [begin, end), own_end bounds each chunk; one thread
+  // made slow, so the other takes chunks of its share; the first exception is rethrown.
+  for (int64_t n : {1, 7, 64, 1000}) {
+    for (int64_t chunk : {1, 3, 64}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      std::atomic<int64_t> by_other{0};
+      kernels::parallel_for_chunks(5, 5 + n, chunk, [&](int64_t b, int64_t e, int64_t own_end) {
+        ASSERT_TRUE(5 <= b && b < e && e <= 5 + n && e - b <= chunk && e <= own_end && own_end <= 5 + n);
+        if (omp_get_thread_num() == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        if (own_end != 5 + n && omp_get_thread_num() != 0) by_other += e - b;  // a share not the last, taken over
+        for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i - 5)]++;
+      });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << n << " " << chunk << " " << i;
+      if (n == 1000 && chunk == 1 && omp_get_max_threads() > 1) EXPECT_GT(by_other.load(), 0) << "no chunk was taken over";
+    }
+  }
+  EXPECT_THROW(kernels::parallel_for_chunks(0, 100, 4, [](int64_t b, int64_t, int64_t) {
+                 if (b == 40) throw std::runtime_error("chunk 40");
                }),
                std::runtime_error);
 }

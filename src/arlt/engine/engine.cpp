@@ -122,7 +122,9 @@ class Engine::SlotCache : public model::KVCacheBase {
     a.D = head_dim_;
     a.scale = scale;
     a.out = out.data_ptr<float>();
-    kernels::parallel_for(lo * kv_heads_, hi * kv_heads_, 4, [&](int64_t b, int64_t e) { kernels::slot_attention(a, b, e); });
+    kernels::parallel_for_chunks(lo * kv_heads_, hi * kv_heads_, 8, [&](int64_t b, int64_t e, int64_t own_end) {
+      kernels::slot_attention(a, b, e, own_end);
+    });
   }
   // The decode tokens [0, n_decode) with torch ops: their slots' keys gathered up to the longest.
   void decode_gathered(int64_t layer, const torch::Tensor& qn, torch::Tensor& out) {

@@ -12,7 +12,8 @@ namespace arlt::kernels {
 #if defined(__x86_64__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end) {
+void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end, int64_t prefetch_end) {
+  prefetch_end = std::max(end, prefetch_end);
   const int64_t G = a.H / a.KV, D = a.D;
   std::vector<float> scores;
   for (int64_t item = begin; item < end; ++item) {
@@ -28,7 +29,7 @@ void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end) {
     const float* nk = nullptr;
     const float* nv = nullptr;
     int64_t nS = 0;
-    if (item + 1 < end) {
+    if (item + 1 < prefetch_end) {
       const int64_t ni = (item + 1) / a.KV, ng = (item + 1) % a.KV;
       nk = a.k + (a.slot[ni] * a.KV + ng) * a.L * D;
       nv = a.v + (a.slot[ni] * a.KV + ng) * a.L * D;

@@ -20,6 +20,8 @@ struct SlotAttentionArgs {
 // out[i, h] = softmax_{s <= pos[i]}(scale * q[i, h] . k[slot[i], h / G, s]) . v[slot[i], h / G, s]
 // for the work items i * KV + g in [begin, end) (the G = H / KV query heads of KV head g).
 // Items are independent: callers split [0, N * KV) across threads.
-void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end);
+// prefetch_end (at least end): the item after the last of [begin, end) is prefetched if it is
+// below this, since the same thread takes it next (parallel_for_chunks' own_end).
+void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end, int64_t prefetch_end = -1);
 
 }  // namespace arlt::kernels

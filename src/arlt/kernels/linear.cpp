@@ -143,12 +143,16 @@ void block(const LinearArgs& a, const float* W, int64_t b0, int64_t b1, int64_t 
   }
 }
 
-void run(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
-  std::vector<float> buf(static_cast<size_t>(a.M * kNB)), buf2(a.w2 ? static_cast<size_t>(a.M * kNB) : 0);
+void run(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end) {
+  // Per-thread buffers kept between calls (a call may be one 64-column chunk); every entry a
+  // block reads was first written by it, so they need no clearing.
+  thread_local std::vector<float> buf, buf2;
+  if (buf.size() < static_cast<size_t>(a.M * kNB)) buf.resize(static_cast<size_t>(a.M * kNB));
+  if (a.w2 && buf2.size() < static_cast<size_t>(a.M * kNB)) buf2.resize(static_cast<size_t>(a.M * kNB));
   for (int64_t b0 = n_begin; b0 < n_end; b0 += kNB) {
     const int64_t b1 = std::min(n_end, b0 + kNB);
-    block(a, a.w, b0, b1, n_end, buf.data());
-    if (a.w2) block(a, a.w2, b0, b1, n_end, buf2.data());
+    block(a, a.w, b0, b1, prefetch_end, buf.data());
+    if (a.w2) block(a, a.w2, b0, b1, prefetch_end, buf2.data());
     for (int64_t m = 0; m < a.M; ++m) {
       float* yr = a.y + m * a.ldy;
       const float* br = buf.data() + m * kNB;
@@ -172,15 +176,15 @@ void run(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
 
-void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
+void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end) {
   if (!linear_available()) throw std::runtime_error("kernels::linear: this CPU has no AVX-512F");
-  run(a, n_begin, n_end);
+  run(a, n_begin, n_end, std::min(a.N, std::max(n_end, prefetch_end)));
 }
 
 #else
 
 bool linear_available() { return false; }
-void linear(const LinearArgs&, int64_t, int64_t) {
+void linear(const LinearArgs&, int64_t, int64_t, int64_t) {
   throw std::runtime_error("kernels::linear: built for x86-64 only");
 }
 

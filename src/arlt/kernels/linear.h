@@ -24,7 +24,9 @@ bool linear_available();
 
 // Computes the output columns [n_begin, n_end) for every row. Column ranges are independent:
 // callers split [0, N) across threads (in multiples of linear_column_grain() for speed).
-void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end);
+// prefetch_end (at least n_end, at most N): where the caller's next columns end, so the kernel
+// may prefetch W's rows past n_end up to there (the next chunk of a parallel_for_chunks share).
+void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end = -1);
 int64_t linear_column_grain();
 
 }  // namespace arlt::kernels

@@ -14,4 +14,12 @@ namespace arlt::kernels {
 // `grain` items, or when called from inside a parallel region. The first exception is rethrown.
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& f);
 
+// f(b, e, own_end) over chunks of at most `chunk` items: each thread starts on its own
+// contiguous share (own_end is where that share ends, for prefetching ahead) and, when done,
+// takes the chunks still left in the other threads' shares. For work whose cost per item varies
+// or whose threads run at different speeds (a shared vCPU): a static split waits for the
+// slowest. Serial when there is one chunk or when called from inside a parallel region.
+void parallel_for_chunks(int64_t begin, int64_t end, int64_t chunk,
+                         const std::function<void(int64_t, int64_t, int64_t)>& f);
+
 }  // namespace arlt::kernels

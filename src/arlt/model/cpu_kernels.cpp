@@ -54,8 +54,8 @@ torch::Tensor run_kernel(const torch::Tensor& x, int64_t M, const torch::Tensor&
   }
   a.y = y.data_ptr<float>();
   a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
-  const int64_t grain = kernels::linear_column_grain(), tiles = (N + grain - 1) / grain;
-  kernels::parallel_for(0, tiles, 1, [&](int64_t b, int64_t e) { kernels::linear(a, b * grain, std::min(N, e * grain)); });
+  // Chunks of 64 columns (the kernel's block), shared out so a slower thread is helped.
+  kernels::parallel_for_chunks(0, N, 64, [&](int64_t b, int64_t e, int64_t own_end) { kernels::linear(a, b, e, own_end); });
   return y.view(shape);
 }
 }  // namespace
