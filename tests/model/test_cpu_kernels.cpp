@@ -193,6 +193,30 @@ TEST(Linear, ParallelForChunksCoversEveryItemOnceWithUnevenThreads) {
                std::runtime_error);
 }
 
+TEST(Linear, ParametersMoveToHugePagesKeepingValuesAndIdentity) {
+  torch::nn::Linear big(1024, 600), small(8, 8);  // 2.4 MB weight; 256 B
+  torch::Tensor before = big->weight.detach().clone(), small_before = small->weight.detach().clone();
+  const void* small_ptr = small->weight.data_ptr();
+  const auto* impl = big->weight.unsafeGetTensorImpl();
+  model::place_parameters_on_huge_pages(*big);
+  model::place_parameters_on_huge_pages(*small);
+  EXPECT_EQ(big->weight.unsafeGetTensorImpl(), impl) << "the same parameter object";
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big->weight.data_ptr()) % (2 << 20), 0u) << "2 MB aligned";
+  EXPECT_TRUE(torch::equal(big->weight, before));
+  EXPECT_TRUE(big->weight.requires_grad());
+  EXPECT_EQ(small->weight.data_ptr(), small_ptr) << "under 2 MB: left where it is";
+  EXPECT_TRUE(torch::equal(small->weight, small_before));
+  // Training goes on as before: gradients and an optimizer step land in the moved weight.
+  torch::optim::SGD opt(big->parameters(), 0.1);
+  big(torch::ones({2, 1024})).sum().backward();
+  opt.step();
+  EXPECT_TRUE(torch::allclose(big->weight, before - 0.2, 1e-5, 1e-5));
+  // The tensor helper: right shape, dtype and device, writable.
+  torch::Tensor kv = model::empty_on_huge_pages({3, 1024, 1024}, torch::TensorOptions().dtype(torch::kFloat32)).zero_();
+  EXPECT_EQ(kv.sizes(), (std::vector<int64_t>{3, 1024, 1024}));
+  EXPECT_EQ(kv.sum().item<float>(), 0.f);
+}
+
 TEST(Fused, RmsNormAndSiluMulEqualTorch) {
   torch::NoGradGuard ng;
   torch::manual_seed(5);

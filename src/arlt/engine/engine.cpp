@@ -10,6 +10,7 @@
 #include "arlt/base/error.h"
 #include "arlt/kernels/attention.h"
 #include "arlt/kernels/parallel.h"
+#include "arlt/model/cpu_kernels.h"
 #include "arlt/tokenizer/tokenizer.h"
 
 namespace arlt::engine {
@@ -27,8 +28,8 @@ class Engine::SlotCache : public model::KVCacheBase {
       : max_len_(max_len), heads_(c.num_attention_heads), kv_heads_(c.num_key_value_heads), head_dim_(c.head_dim) {
     auto opts = torch::TensorOptions().dtype(dtype).device(device);
     for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-      k_.push_back(torch::zeros({slots, c.num_key_value_heads, max_len, c.head_dim}, opts));
-      v_.push_back(torch::zeros({slots, c.num_key_value_heads, max_len, c.head_dim}, opts));
+      k_.push_back(model::empty_on_huge_pages({slots, c.num_key_value_heads, max_len, c.head_dim}, opts).zero_());
+      v_.push_back(model::empty_on_huge_pages({slots, c.num_key_value_heads, max_len, c.head_dim}, opts).zero_());
     }
     kv_idx_ = torch::arange(c.num_key_value_heads, torch::TensorOptions().dtype(torch::kInt64).device(device)).unsqueeze(0);
   }

@@ -1,6 +1,9 @@
 #include "arlt/model/cpu_kernels.h"
 
+#include <sys/mman.h>
+
 #include <atomic>
+#include <cstdlib>
 
 #include "arlt/kernels/elementwise.h"
 #include "arlt/kernels/linear.h"
@@ -21,6 +24,29 @@ bool inference_fp32(std::initializer_list<const torch::Tensor*> ts) {
 }  // namespace
 
 void set_linear_kernel_rows(int64_t rows) { g_kernel_rows = rows; }
+
+torch::Tensor empty_on_huge_pages(at::IntArrayRef sizes, const torch::TensorOptions& opts) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  int64_t numel = 1;
+  for (int64_t s : sizes) numel *= s;
+  const size_t bytes = static_cast<size_t>(numel) * opts.dtype().itemsize();
+  if (!opts.device().is_cpu() || bytes < kHuge) return torch::empty(sizes, opts);
+  const size_t len = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = nullptr;
+  if (posix_memalign(&p, kHuge, len) != 0) return torch::empty(sizes, opts);
+  madvise(p, len, MADV_HUGEPAGE);  // advice only: where it is refused, 4 KB pages
+  return torch::from_blob(p, sizes, [](void* q) { std::free(q); }, opts.requires_grad(false));
+}
+
+void place_parameters_on_huge_pages(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& p : module.parameters(true)) {
+    if (!p.device().is_cpu() || !p.is_contiguous() || p.layout() != torch::kStrided || p.nbytes() < (size_t{2} << 20)) continue;
+    torch::Tensor t = empty_on_huge_pages(p.sizes(), p.options());
+    t.copy_(p);
+    p.set_data(t);
+  }
+}
 
 namespace {
 // Whether kernels::linear computes x W^T + b exactly as torch::linear would (else torch runs it:

@@ -20,6 +20,17 @@ inline torch::Tensor project(const torch::nn::Linear& l, const torch::Tensor& x)
 // silu_mul.
 torch::Tensor gated_mlp_input(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up);
 
+// An uninitialised CPU tensor in memory the kernel may back with 2 MB pages (MADV_HUGEPAGE; THP
+// in "madvise" mode, Debian's default, does nothing without it). The decode step streams the
+// weights and the KV cache from memory every step; with 4 KB pages the TLB misses and the
+// hardware prefetchers stop at every page boundary. Below 2 MB, or on another device, torch::empty.
+torch::Tensor empty_on_huge_pages(at::IntArrayRef sizes, const torch::TensorOptions& opts);
+
+// Moves every CPU parameter of 2 MB or more into such memory: same values, same parameter
+// objects (set_data), so call it before anything holds the old storage (a view, an optimizer
+// holding a copy). The Transformer does it at construction.
+void place_parameters_on_huge_pages(torch::nn::Module& module);
+
 constexpr int64_t kLinearKernelRows = 128;
 void set_linear_kernel_rows(int64_t rows);
 

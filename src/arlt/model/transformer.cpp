@@ -170,6 +170,7 @@ Transformer::Transformer(const ModelConfig& config, bool with_scalar_head) : con
   if (!config.tie_word_embeddings) lm_head = register_module("lm_head", linear(config.hidden_size, config.vocab_size, false));
   if (with_scalar_head) score_head = register_module("score_head", ScalarHead(config.hidden_size));
   to(config.dtype);
+  place_parameters_on_huge_pages(*this);
   inv_freq_ = rope_inv_freq(config);  // not a parameter: derived from the config, kept in fp32
 }
 
