@@ -4,9 +4,10 @@
 // same run; then a mixed workload (very different lengths): continuous batching against static
 // batches (each batch waits for its longest sequence), same outputs, speed ratio.
 //
-//   build/bench_generate [--quick] [--only PRESET:BATCH] [--no-python] [--linear-rows R]
+//   build/bench_generate [--quick] [--only PRESET:BATCH] [--no-python] [--linear-rows R] [--broadcast-rows R]
 // --only and --no-python time one case of arlt alone (for profiling); --linear-rows sets the
-// rows up to which linear layers run the hand-written kernel (0: all on the BLAS).
+// rows up to which linear layers run the hand-written kernel (0: all on the BLAS);
+// --broadcast-rows forces the kernel's broadcast form from R rows on (a huge R: never).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -47,8 +48,9 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--no-python")) python = false;
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!std::strcmp(argv[i], "--linear-rows") && i + 1 < argc) model::set_linear_kernel_rows(std::atoll(argv[++i]));
+    else if (!std::strcmp(argv[i], "--broadcast-rows") && i + 1 < argc) model::set_linear_broadcast_rows(std::atoll(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: bench_generate [--quick] [--only PRESET:BATCH] [--no-python] [--linear-rows R]\n");
+      std::fprintf(stderr, "usage: bench_generate [--quick] [--only PRESET:BATCH] [--no-python] [--linear-rows R] [--broadcast-rows R]\n");
       return 2;
     }
   }

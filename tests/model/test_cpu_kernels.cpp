@@ -54,6 +54,69 @@ TEST(Linear, KernelEqualsTorchOnEdgeShapes) {
       }
 }
 
+TEST(Linear, BroadcastFormEqualsTorchOnEdgeShapes) {
+  // The form with x transposed: rows off its 16-row vectors and 64-row tiles, K off its chunks,
+  // columns off its 6-column tiles and 96-column blocks; bias, the gated product; rows of x and
+  // y wider than K and N; column ranges that start inside a tile and a block.
+  if (!kernels::linear_available()) GTEST_SKIP() << "this CPU has no AVX-512F";
+  torch::NoGradGuard ng;
+  torch::manual_seed(21);
+  for (int64_t M : {1, 15, 16, 17, 64, 70, 130})
+    for (int64_t K : {1, 17, 64, 65, 300})
+      for (int64_t N : {1, 7, 96, 97, 203}) {
+        const int64_t ldx = K + 3, ldy = N + 5, ldxt = (M + 15) / 16 * 16;
+        torch::Tensor xs = torch::randn({M, ldx}), w = torch::randn({N, K}) / 4, w2 = torch::randn({N, K}) / 4;
+        torch::Tensor b = torch::randn({N}), b2 = torch::randn({N});
+        torch::Tensor x = xs.narrow(1, 0, K);
+        torch::Tensor xt = torch::full({K, ldxt}, 1e30f);
+        kernels::transpose_rows(xs.data_ptr<float>(), M, K, ldx, xt.data_ptr<float>(), ldxt);
+        ASSERT_TRUE(torch::equal(xt.narrow(1, 0, M), x.t())) << M << "x" << K;
+        if (ldxt > M) ASSERT_EQ(xt.narrow(1, M, ldxt - M).abs().max().item<float>(), 0.f) << "padding rows are zero";
+        for (int variant = 0; variant < 3; ++variant) {  // plain, bias, gated with biases
+          const bool bias = variant >= 1, gated = variant == 2;
+          torch::Tensor lin = torch::nn::functional::linear(x, w, bias ? b : torch::Tensor());
+          torch::Tensor want = gated ? torch::silu(lin) * torch::nn::functional::linear(x, w2, b2) : lin;
+          torch::Tensor ys = torch::full({M, ldy}, 1e30f);
+          kernels::LinearArgs a;
+          a.x = xs.data_ptr<float>(), a.w = w.data_ptr<float>(), a.bias = bias ? b.data_ptr<float>() : nullptr;
+          if (gated) a.w2 = w2.data_ptr<float>(), a.bias2 = b2.data_ptr<float>();
+          a.xt = xt.data_ptr<float>(), a.ldxt = ldxt;
+          a.y = ys.data_ptr<float>(), a.M = M, a.K = K, a.N = N, a.ldx = ldx, a.ldy = ldy;
+          const int64_t cut1 = std::min<int64_t>(N, 5), cut2 = std::min<int64_t>(N, 100);
+          kernels::linear(a, 0, cut1, cut2);
+          kernels::linear(a, cut1, cut2);
+          kernels::linear(a, cut2, N);
+          EXPECT_LT(max_abs_diff(ys.narrow(1, 0, N), want), 2e-5 * std::sqrt(static_cast<double>(K)))
+              << M << "x" << K << "x" << N << " variant " << variant;
+          EXPECT_TRUE(torch::equal(ys.narrow(1, N, ldy - N), torch::full({M, ldy - N}, 1e30f))) << "wrote past its columns";
+        }
+      }
+  // A leading dimension that is not M rounded up to 16 is refused.
+  kernels::LinearArgs bad;
+  bad.M = 20, bad.ldxt = 20;
+  float dummy = 0.f;
+  bad.xt = &dummy;
+  EXPECT_THROW(kernels::linear(bad, 0, 0), std::invalid_argument);
+}
+
+TEST(Linear, ProjectTakesTheBroadcastFormForTheLmHead) {
+  // project() on an LM-head shape (many rows, a wide vocabulary) takes the broadcast form; forced
+  // either way, both forms agree with torch.
+  if (!kernels::linear_available()) GTEST_SKIP() << "this CPU has no AVX-512F";
+  EXPECT_TRUE(kernels::linear_prefers_broadcast(64, 512, 32000));
+  EXPECT_FALSE(kernels::linear_prefers_broadcast(8, 512, 32000));
+  EXPECT_FALSE(kernels::linear_prefers_broadcast(64, 512, 1408));
+  torch::NoGradGuard ng;
+  torch::manual_seed(22);
+  torch::Tensor x = torch::randn({40, 96}), w = torch::randn({9000, 96}) / 8;
+  torch::Tensor want = torch::nn::functional::linear(x, w);
+  for (int64_t forced : {-1, 0, 1 << 20}) {
+    model::set_linear_broadcast_rows(forced);
+    EXPECT_LT(max_abs_diff(model::project(x, w), want), 1e-4) << forced;
+  }
+  model::set_linear_broadcast_rows(-1);
+}
+
 TEST(Linear, KernelColumnRangesBlocksAndStrides) {
   if (!kernels::linear_available()) GTEST_SKIP() << "this CPU has no AVX-512F";
   torch::manual_seed(9);

@@ -19,11 +19,17 @@ namespace arlt::kernels {
 // prefetched into L2 and its next tile into L1. Edge tiles repeat a valid row and drop its
 // result, so one instantiation serves all shapes. bench/linear measures it against the BLAS.
 namespace {
+constexpr int64_t kBroadcastBlock = 96;  // the broadcast form's column block (kBNB below)
 constexpr int kMR = 6;  // 6 x 4 measured best on the decode shapes (3 x 8, 2 x 12, 4 x 4 were slower)
 constexpr int kNR = 4;
 }  // namespace
 
 int64_t linear_column_grain() { return kNR; }
+// Measured with bench/linear (2026-12-03, Xeon VM, K = 512): at 64 rows the broadcast form is
+// 12% faster on the 32k LM head but 4-40% slower on widths of 128-1408, where transposing x
+// and the output costs more than the horizontal sums it saves.
+bool linear_prefers_broadcast(int64_t M, int64_t K, int64_t N) { return M >= 32 && N >= 8192 && K >= 16; }
+int64_t linear_broadcast_chunk() { return kBroadcastBlock; }
 
 #if defined(__x86_64__)
 
@@ -172,13 +178,163 @@ void run(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_e
   }
 }
 
+// ---- the broadcast form, for many rows ----------------------------------------------------
+// With x transposed (xt [K, Mp], Mp = M rounded up to 16, zero rows past M), a tile keeps kBMV
+// vectors of 16 rows by kBNR columns of y: per value of K it loads kBMV vectors of xt and
+// broadcasts kBNR values of W, for kBMV * kBNR fused multiply-adds, and no horizontal sums at
+// all. The tiles of a block of kBNB columns add into a column-major buffer [kBNB, Mp], which is
+// transposed into y 16 x 16 at a time at the block's end.
+constexpr int kBMV = 4, kBNR = 6;
+constexpr int64_t kBNB = kBroadcastBlock;  // 16 tiles of 6
+constexpr int64_t kBKC = 64;   // K chunk: 64 x 64 rows of xt (16 KB) stay in L1 with W's tiles
+static_assert(kBNB % kBNR == 0, "whole tiles fit in a block's buffer");
+
+// In-register transpose: r[i] (16 floats each) becomes column i.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+  }
+  for (int h = 0; h < 16; h += 8)
+    for (int i = 0; i < 4; ++i) {
+      t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
+    }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+}
+
+inline __mmask16 first_lanes(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// acc[v][j] += xt[k][16 v ...] * w_j[k] over k < kc; acc lives in buf (column j at buf + j * ldb).
+template <int MV>
+void btile(const float* xt, int64_t ldxt, const float* const* wr, int64_t kc, float* buf, int64_t ldb, bool first,
+           const float* pf, int64_t pf_ld) {
+  __m512 acc[MV][kBNR];
+  #pragma GCC unroll 8
+  for (int v = 0; v < MV; ++v)
+    #pragma GCC unroll 8
+    for (int j = 0; j < kBNR; ++j) acc[v][j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(buf + j * ldb + 16 * v);
+  for (int64_t k = 0; k < kc; ++k) {
+    if ((k & 15) == 0)
+      #pragma GCC unroll 8
+      for (int j = 0; j < kBNR; ++j) _mm_prefetch(reinterpret_cast<const char*>(pf + j * pf_ld + k), _MM_HINT_T0);
+    __m512 xv[MV];
+    #pragma GCC unroll 8
+    for (int v = 0; v < MV; ++v) xv[v] = _mm512_loadu_ps(xt + k * ldxt + 16 * v);
+    #pragma GCC unroll 8
+    for (int j = 0; j < kBNR; ++j) {
+      const __m512 w = _mm512_set1_ps(wr[j][k]);
+      #pragma GCC unroll 8
+      for (int v = 0; v < MV; ++v) acc[v][j] = _mm512_fmadd_ps(xv[v], w, acc[v][j]);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int v = 0; v < MV; ++v)
+    #pragma GCC unroll 8
+    for (int j = 0; j < kBNR; ++j) _mm512_storeu_ps(buf + j * ldb + 16 * v, acc[v][j]);
+}
+
+// The block [b0, b1) of y's columns into buf [kBNB, Mp] (column-major).
+void bblock(const LinearArgs& a, const float* W, int64_t b0, int64_t b1, int64_t n_end, int64_t Mp, float* buf) {
+  const float* wr[kBNR];
+  const int64_t m_tiles = (Mp + 16 * kBMV - 1) / (16 * kBMV), k_chunks = (a.K + kBKC - 1) / kBKC;
+  const int64_t n_tiles = (b1 - b0 + kBNR - 1) / kBNR;
+  const float* next = W + b1 * a.K;  // the next block's rows into L2, a share before each tile
+  const int64_t next_lines = (std::min(n_end, b1 + kBNB) - b1) * a.K / 16, steps = k_chunks * m_tiles * n_tiles;
+  int64_t step = 0;
+  for (int64_t k0 = 0; k0 < a.K; k0 += kBKC) {
+    const int64_t kc = std::min(kBKC, a.K - k0);
+    for (int64_t m0 = 0; m0 < Mp; m0 += 16 * kBMV) {
+      const int mv = static_cast<int>(std::min<int64_t>(kBMV, (Mp - m0) / 16));
+      const float* xt = a.xt + k0 * a.ldxt + m0;
+      for (int64_t n0 = b0; n0 < b1; n0 += kBNR, ++step) {
+        for (int64_t l = step * next_lines / steps, le = (step + 1) * next_lines / steps; l < le; ++l)
+          _mm_prefetch(reinterpret_cast<const char*>(next + l * 16), _MM_HINT_T1);
+        const int nr = static_cast<int>(std::min<int64_t>(kBNR, b1 - n0));
+        for (int j = 0; j < kBNR; ++j) wr[j] = W + (n0 + (j < nr ? j : nr - 1)) * a.K + k0;
+        const bool next_whole = n0 + 2 * kBNR <= a.N;  // as in block(): prefetches stay inside W
+        const float* pf = next_whole ? W + (n0 + kBNR) * a.K + k0 : wr[0];
+        const int64_t pf_ld = next_whole ? a.K : 0;
+        float* b = buf + (n0 - b0) * Mp + m0;
+        switch (mv) {
+          case 4: btile<4>(xt, a.ldxt, wr, kc, b, Mp, k0 == 0, pf, pf_ld); break;
+          case 3: btile<3>(xt, a.ldxt, wr, kc, b, Mp, k0 == 0, pf, pf_ld); break;
+          case 2: btile<2>(xt, a.ldxt, wr, kc, b, Mp, k0 == 0, pf, pf_ld); break;
+          default: btile<1>(xt, a.ldxt, wr, kc, b, Mp, k0 == 0, pf, pf_ld); break;
+        }
+      }
+    }
+  }
+}
+
+void run_broadcast(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end) {
+  const int64_t Mp = (a.M + 15) / 16 * 16;
+  thread_local std::vector<float> buf, buf2;  // every entry read was first written (k0 == 0)
+  if (buf.size() < static_cast<size_t>(kBNB * Mp)) buf.resize(static_cast<size_t>(kBNB * Mp));
+  if (a.w2 && buf2.size() < static_cast<size_t>(kBNB * Mp)) buf2.resize(static_cast<size_t>(kBNB * Mp));
+  for (int64_t b0 = n_begin; b0 < n_end; b0 += kBNB) {
+    const int64_t b1 = std::min(n_end, b0 + kBNB);
+    bblock(a, a.w, b0, b1, prefetch_end, Mp, buf.data());
+    if (a.w2) bblock(a, a.w2, b0, b1, prefetch_end, Mp, buf2.data());
+    // Transpose into y, 16 columns by 16 rows at a time; bias and the gated product on the way.
+    for (int64_t c0 = 0; c0 < b1 - b0; c0 += 16) {
+      const int64_t nc = std::min<int64_t>(16, b1 - b0 - c0);
+      const __mmask16 cm = first_lanes(nc);
+      const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(cm, a.bias + b0 + c0) : _mm512_setzero_ps();
+      const __m512 bias2 = a.bias2 ? _mm512_maskz_loadu_ps(cm, a.bias2 + b0 + c0) : _mm512_setzero_ps();
+      for (int64_t m0 = 0; m0 < a.M; m0 += 16) {
+        __m512 r[16], u[16];
+        for (int i = 0; i < 16; ++i) r[i] = i < nc ? _mm512_loadu_ps(buf.data() + (c0 + i) * Mp + m0) : _mm512_setzero_ps();
+        transpose16(r);
+        if (a.w2) {
+          for (int i = 0; i < 16; ++i) u[i] = i < nc ? _mm512_loadu_ps(buf2.data() + (c0 + i) * Mp + m0) : _mm512_setzero_ps();
+          transpose16(u);
+        }
+        const int64_t rows = std::min<int64_t>(16, a.M - m0);
+        for (int64_t i = 0; i < rows; ++i) {
+          __m512 y = _mm512_add_ps(r[i], bias);
+          if (a.w2) y = silu_times16(y, _mm512_add_ps(u[i], bias2));
+          _mm512_mask_storeu_ps(a.y + (m0 + i) * a.ldy + b0 + c0, cm, y);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void transpose_rows(const float* x, int64_t M, int64_t K, int64_t ldx, float* xt, int64_t ldxt) {
+  if (!linear_available()) throw std::runtime_error("kernels::transpose_rows: this CPU has no AVX-512F");
+  for (int64_t m0 = 0; m0 < ldxt; m0 += 16)
+    for (int64_t k0 = 0; k0 < K; k0 += 16) {
+      const __mmask16 km = first_lanes(K - k0);
+      __m512 r[16];
+      for (int64_t i = 0; i < 16; ++i) r[i] = m0 + i < M ? _mm512_maskz_loadu_ps(km, x + (m0 + i) * ldx + k0) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int64_t i = 0; i < 16 && k0 + i < K; ++i) _mm512_storeu_ps(xt + (k0 + i) * ldxt + m0, r[i]);
+    }
+}
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
 
 void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end) {
   if (!linear_available()) throw std::runtime_error("kernels::linear: this CPU has no AVX-512F");
-  run(a, n_begin, n_end, std::min(a.N, std::max(n_end, prefetch_end)));
+  if (a.xt && (a.ldxt % 16 != 0 || a.ldxt < a.M)) throw std::invalid_argument("kernels::linear: ldxt must be M rounded up to 16");
+  const int64_t pe = std::min(a.N, std::max(n_end, prefetch_end));
+  if (a.xt) run_broadcast(a, n_begin, n_end, pe);
+  else run(a, n_begin, n_end, pe);
 }
 
 #else
@@ -186,6 +342,9 @@ void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetc
 bool linear_available() { return false; }
 void linear(const LinearArgs&, int64_t, int64_t, int64_t) {
   throw std::runtime_error("kernels::linear: built for x86-64 only");
+}
+void transpose_rows(const float*, int64_t, int64_t, int64_t, float*, int64_t) {
+  throw std::runtime_error("kernels::transpose_rows: built for x86-64 only");
 }
 
 #endif

@@ -16,6 +16,11 @@ struct LinearArgs {
   // (x W2^T + b2), the two products of one column block computed back to back.
   const float* w2 = nullptr;
   const float* bias2 = nullptr;
+  // Optional x transposed by transpose_rows ([K, ldxt], ldxt = M rounded up to 16): the kernel
+  // then broadcasts W against 16 rows at a time instead of taking dot products (see
+  // linear_prefers_broadcast).
+  const float* xt = nullptr;
+  int64_t ldxt = 0;
   int64_t M = 0, K = 0, N = 0, ldx = 0, ldy = 0;
 };
 
@@ -28,5 +33,13 @@ bool linear_available();
 // may prefetch W's rows past n_end up to there (the next chunk of a parallel_for_chunks share).
 void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end = -1);
 int64_t linear_column_grain();
+
+// Whether the broadcast form (LinearArgs::xt) is the faster one for this shape (bench/linear),
+// and the column chunk that suits it (whole blocks).
+bool linear_prefers_broadcast(int64_t M, int64_t K, int64_t N);
+int64_t linear_broadcast_chunk();
+
+// xt[k][m] = x[m][k] for m < M, 0 for M <= m < ldxt (ldxt a multiple of 16).
+void transpose_rows(const float* x, int64_t M, int64_t K, int64_t ldx, float* xt, int64_t ldxt);
 
 }  // namespace arlt::kernels

@@ -13,6 +13,7 @@ namespace arlt::model {
 
 namespace {
 std::atomic<int64_t> g_kernel_rows{kLinearKernelRows};
+std::atomic<int64_t> g_broadcast_rows{-1};  // -1: the kernel's own choice
 
 // No autograd, every tensor on the CPU in fp32: where the kernels may stand in for torch ops.
 bool inference_fp32(std::initializer_list<const torch::Tensor*> ts) {
@@ -24,6 +25,7 @@ bool inference_fp32(std::initializer_list<const torch::Tensor*> ts) {
 }  // namespace
 
 void set_linear_kernel_rows(int64_t rows) { g_kernel_rows = rows; }
+void set_linear_broadcast_rows(int64_t rows) { g_broadcast_rows = rows; }
 
 torch::Tensor empty_on_huge_pages(at::IntArrayRef sizes, const torch::TensorOptions& opts) {
   constexpr size_t kHuge = size_t{2} << 20;
@@ -80,8 +82,19 @@ torch::Tensor run_kernel(const torch::Tensor& x, int64_t M, const torch::Tensor&
   }
   a.y = y.data_ptr<float>();
   a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
-  // Chunks of 64 columns (the kernel's block), shared out so a slower thread is helped.
-  kernels::parallel_for_chunks(0, N, 64, [&](int64_t b, int64_t e, int64_t own_end) { kernels::linear(a, b, e, own_end); });
+  // Many rows: x transposed once here, for the kernel's broadcast form.
+  torch::Tensor xt;
+  int64_t chunk = 64;  // the dot-product form's block
+  const int64_t forced = g_broadcast_rows;
+  if (forced >= 0 ? M >= forced : kernels::linear_prefers_broadcast(M, K, N)) {
+    a.ldxt = (M + 15) / 16 * 16;
+    xt = torch::empty({K, a.ldxt}, x.options());
+    kernels::transpose_rows(a.x, M, K, K, xt.data_ptr<float>(), a.ldxt);
+    a.xt = xt.data_ptr<float>();
+    chunk = kernels::linear_broadcast_chunk();
+  }
+  // Chunks of whole blocks, shared out so a slower thread is helped.
+  kernels::parallel_for_chunks(0, N, chunk, [&](int64_t b, int64_t e, int64_t own_end) { kernels::linear(a, b, e, own_end); });
   return y.view(shape);
 }
 }  // namespace

@@ -33,6 +33,9 @@ void place_parameters_on_huge_pages(torch::nn::Module& module);
 
 constexpr int64_t kLinearKernelRows = 128;
 void set_linear_kernel_rows(int64_t rows);
+// Forces the kernel's broadcast form (x transposed) from this many rows on, whatever the shape;
+// -1 restores the kernel's own choice (kernels::linear_prefers_broadcast). For tests and benches.
+void set_linear_broadcast_rows(int64_t rows);
 
 // x * rsqrt(mean(x^2, -1) + eps) * weight, x [..., D] fp32.
 torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight, double eps);
