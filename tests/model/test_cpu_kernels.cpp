@@ -12,6 +12,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "arlt/kernels/attention.h"
 #include "arlt/kernels/elementwise.h"
 #include "arlt/kernels/linear.h"
 #include "arlt/kernels/parallel.h"
@@ -278,6 +279,35 @@ TEST(Linear, ParametersMoveToHugePagesKeepingValuesAndIdentity) {
   torch::Tensor kv = model::empty_on_huge_pages({3, 1024, 1024}, torch::TensorOptions().dtype(torch::kFloat32)).zero_();
   EXPECT_EQ(kv.sizes(), (std::vector<int64_t>{3, 1024, 1024}));
   EXPECT_EQ(kv.sum().item<float>(), 0.f);
+}
+
+TEST(Fused, SlotAttentionEqualsAPlainReference) {
+  // The decode attention kernel against softmax(q k / sqrt(D)) v in double: head sizes on and off
+  // the AVX-512 path (multiples of 16 up to 256), grouped queries, positions below, at and past
+  // 16 (whole and partial blocks of 16 scores), slots out of order, a cache longer than used.
+  torch::manual_seed(31);
+  for (int64_t D : {8, 16, 24, 64, 80, 128})
+    for (int64_t G : {1, 3}) {
+      const int64_t KV = 2, H = KV * G, L = 45, slots = 4, N = 5;
+      torch::Tensor q = torch::randn({N, H, D}) * 2, k = torch::randn({slots, KV, L, D}), v = torch::randn({slots, KV, L, D});
+      std::vector<int64_t> slot = {2, 0, 3, 1, 2}, pos = {0, 15, 16, 44, 30};
+      torch::Tensor out = torch::full({N, H, D}, 1e30f);
+      kernels::SlotAttentionArgs a;
+      a.q = q.data_ptr<float>(), a.k = k.data_ptr<float>(), a.v = v.data_ptr<float>();
+      a.slot = slot.data(), a.pos = pos.data(), a.H = H, a.KV = KV, a.L = L, a.D = D;
+      a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
+      a.out = out.data_ptr<float>();
+      kernels::slot_attention(a, 0, 3, N * KV);  // two ranges, the first prefetching past its end
+      kernels::slot_attention(a, 3, N * KV);
+      torch::Tensor qd = q.to(torch::kFloat64), kd = k.to(torch::kFloat64), vd = v.to(torch::kFloat64);
+      for (int64_t i = 0; i < N; ++i)
+        for (int64_t h = 0; h < H; ++h) {
+          torch::Tensor keys = kd[slot[i]][h / G].narrow(0, 0, pos[i] + 1), vals = vd[slot[i]][h / G].narrow(0, 0, pos[i] + 1);
+          torch::Tensor p = torch::softmax(keys.matmul(qd[i][h]) * a.scale, 0);
+          torch::Tensor want = p.matmul(vals);
+          EXPECT_LT(max_abs_diff(out[i][h].to(torch::kFloat64), want), 2e-6) << "D " << D << " G " << G << " token " << i << " head " << h;
+        }
+    }
 }
 
 TEST(Fused, RmsNormAndSiluMulEqualTorch) {

@@ -1,7 +1,9 @@
 #include "arlt/kernels/attention.h"
+#include "arlt/kernels/vec_math.h"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace arlt::kernels {
@@ -10,10 +12,103 @@ namespace arlt::kernels {
 // x86-64-v4 (AVX-512) or v3 (AVX2 + FMA) clone is chosen at load time by the CPU's features
 // ("arch=<cpu name>" clones would be chosen only on that very CPU model).
 #if defined(__x86_64__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own intrinsics (the undefined upper half of a cast)
+namespace {
+// One item with AVX-512 for head sizes that are multiples of 16 (up to 256): the query in
+// registers; scores 16 positions at a time (16 dot products, then one register transpose to sum
+// them); softmax with exp16; the output accumulated in registers. nk / nv: the next item's keys
+// and values to prefetch (nS rows), or null.
+__attribute__((target("avx512f"))) void item_avx512(const SlotAttentionArgs& a, int64_t item, const float* nk, const float* nv,
+                                                    int64_t nS, float* scores) {
+  const int64_t G = a.H / a.KV, D = a.D, nd = D / 16;
+  const int64_t i = item / a.KV, g = item % a.KV, S = a.pos[i] + 1;
+  const float* kb = a.k + (a.slot[i] * a.KV + g) * a.L * D;
+  const float* vb = a.v + (a.slot[i] * a.KV + g) * a.L * D;
+  for (int64_t j = 0; j < G; ++j) {
+    const float* qr = a.q + (i * a.H + g * G + j) * D;
+    float* orow = a.out + (i * a.H + g * G + j) * D;
+    __m512 q[16];
+    for (int64_t c = 0; c < nd; ++c) q[c] = _mm512_mul_ps(_mm512_loadu_ps(qr + 16 * c), _mm512_set1_ps(a.scale));
+    const bool pf = j == 0 && nk;
+    int64_t s = 0;
+    for (; s + 16 <= S; s += 16) {
+      __m512 r[16];
+      for (int t = 0; t < 16; ++t) {
+        const float* kr = kb + (s + t) * D;
+        if (pf && s + t < nS)
+          for (int64_t c = 0; c < nd; ++c) _mm_prefetch(reinterpret_cast<const char*>(nk + (s + t) * D + 16 * c), _MM_HINT_T0);
+        __m512 acc = _mm512_mul_ps(q[0], _mm512_loadu_ps(kr));
+        for (int64_t c = 1; c < nd; ++c) acc = _mm512_fmadd_ps(q[c], _mm512_loadu_ps(kr + 16 * c), acc);
+        r[t] = acc;
+      }
+      transpose16(r);  // r[l] holds lane l of the 16 accumulators: their sum is the 16 dot products
+      for (int t = 1; t < 16; ++t) r[0] = _mm512_add_ps(r[0], r[t]);
+      _mm512_storeu_ps(scores + s, r[0]);
+    }
+    for (; s < S; ++s) {
+      const float* kr = kb + s * D;
+      if (pf && s < nS)
+        for (int64_t c = 0; c < nd; ++c) _mm_prefetch(reinterpret_cast<const char*>(nk + s * D + 16 * c), _MM_HINT_T0);
+      __m512 acc = _mm512_mul_ps(q[0], _mm512_loadu_ps(kr));
+      for (int64_t c = 1; c < nd; ++c) acc = _mm512_fmadd_ps(q[c], _mm512_loadu_ps(kr + 16 * c), acc);
+      scores[s] = _mm512_reduce_add_ps(acc);
+    }
+    // Softmax over the S scores.
+    __m512 mx = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (s = 0; s < S; s += 16) mx = _mm512_max_ps(mx, _mm512_maskz_loadu_ps(first16(S - s), scores + s));
+    const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    __m512 sum = _mm512_setzero_ps();
+    for (s = 0; s < S; s += 16) {
+      const __mmask16 k = first16(S - s);
+      const __m512 e = _mm512_maskz_mov_ps(k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, scores + s), m)));
+      _mm512_mask_storeu_ps(scores + s, k, e);
+      sum = _mm512_add_ps(sum, e);
+    }
+    const float inv = 1.f / _mm512_reduce_add_ps(sum);
+    // The weighted sum of the values.
+    __m512 o[16];
+    for (int64_t c = 0; c < nd; ++c) o[c] = _mm512_setzero_ps();
+    for (s = 0; s < S; ++s) {
+      if (pf && s < nS)
+        for (int64_t c = 0; c < nd; ++c) _mm_prefetch(reinterpret_cast<const char*>(nv + s * D + 16 * c), _MM_HINT_T0);
+      const __m512 p = _mm512_set1_ps(scores[s]);
+      const float* vr = vb + s * D;
+      for (int64_t c = 0; c < nd; ++c) o[c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vr + 16 * c), o[c]);
+    }
+    for (int64_t c = 0; c < nd; ++c) _mm512_storeu_ps(orow + 16 * c, _mm512_mul_ps(o[c], _mm512_set1_ps(inv)));
+  }
+}
+}  // namespace
+#pragma GCC diagnostic pop
+#endif
+
+#if defined(__x86_64__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end, int64_t prefetch_end) {
   prefetch_end = std::max(end, prefetch_end);
+#if defined(__x86_64__)
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512 && a.D % 16 == 0 && a.D <= 256) {
+    thread_local std::vector<float> sc;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t S = a.pos[item / a.KV] + 1;
+      if (static_cast<int64_t>(sc.size()) < S + 16) sc.resize(static_cast<size_t>(S + 16));
+      const float* nk = nullptr;
+      const float* nv = nullptr;
+      int64_t nS = 0;
+      if (item + 1 < prefetch_end) {
+        const int64_t ni = (item + 1) / a.KV, ng = (item + 1) % a.KV;
+        nk = a.k + (a.slot[ni] * a.KV + ng) * a.L * a.D;
+        nv = a.v + (a.slot[ni] * a.KV + ng) * a.L * a.D;
+        nS = a.pos[ni] + 1;
+      }
+      item_avx512(a, item, nk, nv, nS, sc.data());
+    }
+    return;
+  }
+#endif
   const int64_t G = a.H / a.KV, D = a.D;
   std::vector<float> scores;
   for (int64_t item = begin; item < end; ++item) {
