@@ -201,6 +201,30 @@ TEST(Linear, GatedMlpInputFusedEqualsTorch) {
   EXPECT_TRUE(gate->weight.grad().defined() && up->weight.grad().defined());
 }
 
+TEST(Linear, ProjectManyEqualsProjectForEachLayer) {
+  // q, k, v in one region: layers of different widths (grouped KV), with and without bias, one
+  // narrower than a chunk; each output as project() alone gives it (same kernel, same sums).
+  torch::manual_seed(13);
+  torch::nn::Linear q(torch::nn::LinearOptions(40, 200).bias(true)), k(40, 70), v(torch::nn::LinearOptions(40, 30).bias(false));
+  for (int64_t M : {1, 9, 64}) {
+    torch::Tensor x = torch::randn({2, M, 40});
+    {
+      torch::NoGradGuard ng;
+      KernelRows on(1 << 20);
+      auto outs = model::project_many(x, {&q, &k, &v});
+      ASSERT_EQ(outs.size(), 3u);
+      EXPECT_TRUE(torch::equal(outs[0], model::project(q, x))) << M;
+      EXPECT_TRUE(torch::equal(outs[1], model::project(k, x))) << M;
+      EXPECT_TRUE(torch::equal(outs[2], model::project(v, x))) << M;
+      EXPECT_LT(max_abs_diff(outs[1], k(x)), 1e-4) << M;
+    }
+    // With autograd on: torch::linear for each, gradients flow.
+    auto outs = model::project_many(x, {&q, &k, &v});
+    ASSERT_TRUE(outs[2].requires_grad());
+    EXPECT_TRUE(torch::equal(outs[0], q(x)));
+  }
+}
+
 TEST(Linear, DecodeWithTheKernelMatchesTheBlasForward) {
   // The whole model, few rows (the engine's decode shape): kernel path against BLAS path.
   auto cfg = model::ModelConfig::preset("tiny");

@@ -105,6 +105,48 @@ torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const
   return run_kernel(x, M, weight, bias, nullptr, nullptr);
 }
 
+std::vector<torch::Tensor> project_many(const torch::Tensor& x, const std::vector<const torch::nn::Linear*>& layers) {
+  int64_t M = 0;
+  bool all = !layers.empty();
+  for (const auto* l : layers) all = all && kernel_applies(x, (*l)->weight, (*l)->bias, &M);
+  std::vector<torch::Tensor> out;
+  if (!all) {
+    for (const auto* l : layers) out.push_back(project(*l, x));
+    return out;
+  }
+  const int64_t K = x.size(-1);
+  const torch::Tensor x2 = x.reshape({M, K}).contiguous();
+  // One chunk list over every layer's columns, 64 (the dot form's block) at a time, in one
+  // parallel region; a chunk never straddles two layers.
+  struct Chunk {
+    size_t layer;
+    int64_t begin, end;
+  };
+  std::vector<Chunk> chunks;
+  std::vector<kernels::LinearArgs> args(layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const torch::Tensor& w = (*layers[i])->weight;
+    const torch::Tensor& b = (*layers[i])->bias;
+    const int64_t N = w.size(0);
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = N;
+    out.push_back(torch::empty(shape, x.options()));
+    kernels::LinearArgs& a = args[i];
+    a.x = x2.data_ptr<float>(), a.w = w.data_ptr<float>(), a.bias = b.defined() ? b.data_ptr<float>() : nullptr;
+    a.y = out.back().data_ptr<float>(), a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
+    for (int64_t c = 0; c < N; c += 64) chunks.push_back({i, c, std::min(N, c + 64)});
+  }
+  kernels::parallel_for_chunks(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t b, int64_t e, int64_t own_end) {
+    for (int64_t c = b; c < e; ++c) {
+      const Chunk& ch = chunks[static_cast<size_t>(c)];
+      // Prefetch into the next chunk when this thread takes it next and it is the same layer's.
+      const bool next_same = c + 1 < own_end && chunks[static_cast<size_t>(c + 1)].layer == ch.layer;
+      kernels::linear(args[ch.layer], ch.begin, ch.end, next_same ? chunks[static_cast<size_t>(c + 1)].end : ch.end);
+    }
+  });
+  return out;
+}
+
 torch::Tensor gated_mlp_input(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up) {
   int64_t M = 0;
   const bool fused = kernel_applies(x, gate->weight, gate->bias, &M) && kernel_applies(x, up->weight, up->bias, &M) &&

@@ -14,6 +14,10 @@ inline torch::Tensor project(const torch::nn::Linear& l, const torch::Tensor& x)
 
 // Rows up to which project() uses the kernel; 0 turns the kernel off, for tests and benches that
 // compare the two. Default kLinearKernelRows.
+// project(layer, x) for several layers on the same x (q, k and v): one parallel region over all
+// their columns where the kernel takes them all, else project() for each.
+std::vector<torch::Tensor> project_many(const torch::Tensor& x, const std::vector<const torch::nn::Linear*>& layers);
+
 // silu(gate(x)) * up(x), the input of a gated MLP's down projection. Where project() would take
 // the kernel for both, one kernel pass computes both products of each column block and combines
 // them (no [rows, intermediate] temporaries, one parallel region); otherwise project() twice and

@@ -55,9 +55,10 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      const torch::Tensor& mask, KVCacheBase* cache, int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1), D = head_dim_;
-  torch::Tensor q = project(q_proj, x).view({B, T, n_heads_, D});
-  torch::Tensor k = project(k_proj, x).view({B, T, n_kv_, D});
-  torch::Tensor v = project(v_proj, x).view({B, T, n_kv_, D}).transpose(1, 2);
+  std::vector<torch::Tensor> qkv = project_many(x, {&q_proj, &k_proj, &v_proj});
+  torch::Tensor q = qkv[0].view({B, T, n_heads_, D});
+  torch::Tensor k = qkv[1].view({B, T, n_kv_, D});
+  torch::Tensor v = qkv[2].view({B, T, n_kv_, D}).transpose(1, 2);
   if (!q_norm.is_empty()) {
     q = q_norm(q);
     k = k_norm(k);
