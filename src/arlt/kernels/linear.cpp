@@ -45,24 +45,31 @@ bool linear_available() {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own intrinsics (the undefined upper half of a cast)
 namespace {
 
-// The two 256-bit halves of v added.
-inline __m256 fold(__m512 v) {
-  return _mm512_castps512_ps256(_mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2))));
+// Lanes (128 bits) of x and y pairwise: [x0+x2, x1+x3, y0+y2, y1+y3].
+inline __m512 lane_pairs(__m512 x, __m512 y) {
+  return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+// From lane_pairs of (a0, a1) and of (a2, a3): lane k holds four partial sums of a_k.
+inline __m512 lane_quads(__m512 x, __m512 y) {
+  return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+// The sums of eight vectors, [sum a0, ..., sum a7], by a tree that lets each add combine two
+// of them: 17 shuffles and 8 adds (four 4-way reductions with hadd took 22 and 16; a tile's
+// reduction competes with its multiply-adds for the same port).
+inline __m256 hsum8(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5, __m512 a6, __m512 a7) {
+  const __m512 t0 = lane_quads(lane_pairs(a0, a1), lane_pairs(a2, a3)), t1 = lane_quads(lane_pairs(a4, a5), lane_pairs(a6, a7));
+  const __m512 u = _mm512_add_ps(_mm512_unpacklo_ps(t0, t1), _mm512_unpackhi_ps(t0, t1));
+  const __m512 w = _mm512_add_ps(u, _mm512_shuffle_ps(u, u, _MM_SHUFFLE(1, 0, 3, 2)));  // lane k: [a_k, a_k+4, ..]
+  const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_castps512_ps256(_mm512_permutexvar_ps(idx, w));
 }
 
-// [sum(a), sum(b), sum(c), sum(d)]
-inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
-  const __m256 ab = _mm256_hadd_ps(fold(a), fold(b)), cd = _mm256_hadd_ps(fold(c), fold(d));
-  const __m256 abcd = _mm256_hadd_ps(ab, cd);  // [a0123 b0123 c0123 d0123 a4567 b4567 c4567 d4567]
-  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
-}
-
-static_assert(kNR % 4 == 0, "the reduction writes four columns at a time");
+static_assert(kNR == 4 && kMR % 2 == 0, "the reduction takes two rows of four columns at a time");
 
 
-// out[i][j / 4][j % 4] = x row i . W row j.
+// out[p] = [x row 2p . W rows 0-3, x row 2p+1 . W rows 0-3].
 // Over K values from xr[i] and wr[j]; pf: rows (ldw apart) prefetched into L1 meanwhile.
-void tile(const float* const* xr, const float* const* wr, const float* pf, int64_t ldw, int64_t K, __m128 out[kMR][kNR / 4]) {
+void tile(const float* const* xr, const float* const* wr, const float* pf, int64_t ldw, int64_t K, __m256 out[kMR / 2]) {
   __m512 acc[kMR][kNR];
   #pragma GCC unroll 8
   for (int i = 0; i < kMR; ++i)
@@ -95,9 +102,9 @@ void tile(const float* const* xr, const float* const* wr, const float* pf, int64
     }
   }
   #pragma GCC unroll 8
-  for (int i = 0; i < kMR; ++i)
-    #pragma GCC unroll 8
-    for (int j = 0; j < kNR; j += 4) out[i][j / 4] = hsum4(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
+  for (int p = 0; p < kMR / 2; ++p)
+    out[p] = hsum8(acc[2 * p][0], acc[2 * p][1], acc[2 * p][2], acc[2 * p][3], acc[2 * p + 1][0], acc[2 * p + 1][1],
+                   acc[2 * p + 1][2], acc[2 * p + 1][3]);
 }
 
 // Columns go in blocks of kNB: the tiles of a block write into a small buffer, whose rows are
@@ -137,12 +144,12 @@ void block(const LinearArgs& a, const float* W, int64_t b0, int64_t b1, int64_t 
         const bool next_whole = n0 + 2 * kNR <= a.N;
         const float* pf = next_whole ? W + (n0 + kNR) * a.K + k0 : wr[0];
         const int64_t pf_ld = next_whole ? a.K : 0;
-        __m128 out[kMR][kNR / 4];
+        __m256 out[kMR / 2];
         tile(xr, wr, pf, pf_ld, kc, out);
         for (int i = 0; i < mr; ++i) {
           float* br = buf + (m0 + i) * kNB + (n0 - b0);  // kNB is a multiple of kNR: whole tiles fit
-          for (int j = 0; j < kNR; j += 4)
-            _mm_storeu_ps(br + j, k0 == 0 ? out[i][j / 4] : _mm_add_ps(_mm_loadu_ps(br + j), out[i][j / 4]));
+          const __m128 o = i % 2 == 0 ? _mm256_castps256_ps128(out[i / 2]) : _mm256_extractf128_ps(out[i / 2], 1);
+          _mm_storeu_ps(br, k0 == 0 ? o : _mm_add_ps(_mm_loadu_ps(br), o));
         }
       }
     }
