@@ -56,7 +56,10 @@ __attribute__((target("avx512f"))) void item_avx512(const SlotAttentionArgs& a, 
     }
     // Softmax over the S scores.
     __m512 mx = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    for (s = 0; s < S; s += 16) mx = _mm512_max_ps(mx, _mm512_maskz_loadu_ps(first16(S - s), scores + s));
+    for (s = 0; s < S; s += 16) {  // lanes past S keep mx (a zero there would raise the max)
+      const __mmask16 k = first16(S - s);
+      mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, scores + s));
+    }
     const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
     __m512 sum = _mm512_setzero_ps();
     for (s = 0; s < S; s += 16) {
@@ -90,7 +93,7 @@ void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end, int6
   prefetch_end = std::max(end, prefetch_end);
 #if defined(__x86_64__)
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512 && a.D % 16 == 0 && a.D <= 256) {
+  if (avx512 && a.D > 0 && a.D % 16 == 0 && a.D <= 256) {
     thread_local std::vector<float> sc;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t S = a.pos[item / a.KV] + 1;

@@ -27,8 +27,9 @@ void token_logp_entropy(const float* logits, int64_t V, float inv_t, const int64
                         int64_t begin, int64_t end);
 
 // For one row x[0, V): *argmax = the first index of its largest value and *lse = log sum exp(x),
-// in two vectorised passes. Returns false, leaving *lse unset, when the row's max is not finite
-// or a value is NaN (the caller then takes torch's ops, which define those cases).
+// in two vectorised passes. Returns false, leaving *lse unset (*argmax may be written), when the
+// row's max is not finite or a value is NaN (the caller then takes torch's ops, which define
+// those cases).
 bool row_argmax_logsumexp(const float* x, int64_t V, int64_t* argmax, float* lse);
 
 }  // namespace arlt::kernels

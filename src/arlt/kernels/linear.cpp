@@ -54,8 +54,8 @@ inline __m512 lane_quads(__m512 x, __m512 y) {
   return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 // The sums of eight vectors, [sum a0, ..., sum a7], by a tree that lets each add combine two
-// of them: 17 shuffles and 8 adds (four 4-way reductions with hadd took 22 and 16; a tile's
-// reduction competes with its multiply-adds for the same port).
+// of them: 16 shuffles and 8 adds (the two 4-way reductions with hadd it replaces took 22 and
+// 16; a tile's reduction competes with its multiply-adds for the same port).
 inline __m256 hsum8(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5, __m512 a6, __m512 a7) {
   const __m512 t0 = lane_quads(lane_pairs(a0, a1), lane_pairs(a2, a3)), t1 = lane_quads(lane_pairs(a4, a5), lane_pairs(a6, a7));
   const __m512 u = _mm512_add_ps(_mm512_unpacklo_ps(t0, t1), _mm512_unpackhi_ps(t0, t1));
@@ -296,10 +296,7 @@ void run_broadcast(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t 
   }
 }
 
-}  // namespace
-
-void transpose_rows(const float* x, int64_t M, int64_t K, int64_t ldx, float* xt, int64_t ldxt) {
-  if (!linear_available()) throw std::runtime_error("kernels::transpose_rows: this CPU has no AVX-512F");
+void transpose_rows_avx512(const float* x, int64_t M, int64_t K, int64_t ldx, float* xt, int64_t ldxt) {
   for (int64_t m0 = 0; m0 < ldxt; m0 += 16)
     for (int64_t k0 = 0; k0 < K; k0 += 16) {
       const __mmask16 km = first_lanes(K - k0);
@@ -309,12 +306,19 @@ void transpose_rows(const float* x, int64_t M, int64_t K, int64_t ldx, float* xt
       for (int64_t i = 0; i < 16 && k0 + i < K; ++i) _mm512_storeu_ps(xt + (k0 + i) * ldxt + m0, r[i]);
     }
 }
+
+}  // namespace
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
 
+void transpose_rows(const float* x, int64_t M, int64_t K, int64_t ldx, float* xt, int64_t ldxt) {
+  if (!linear_available()) throw std::runtime_error("kernels::transpose_rows: this CPU has no AVX-512F");
+  transpose_rows_avx512(x, M, K, ldx, xt, ldxt);
+}
+
 void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end) {
   if (!linear_available()) throw std::runtime_error("kernels::linear: this CPU has no AVX-512F");
-  if (a.xt && (a.ldxt % 16 != 0 || a.ldxt < a.M)) throw std::invalid_argument("kernels::linear: ldxt must be M rounded up to 16");
+  if (a.xt && (a.ldxt % 16 != 0 || a.ldxt < a.M)) throw std::invalid_argument("kernels::linear: ldxt must be a multiple of 16 and at least M");
   const int64_t pe = std::min(a.N, std::max(n_end, prefetch_end));
   if (a.xt) run_broadcast(a, n_begin, n_end, pe);
   else run(a, n_begin, n_end, pe);

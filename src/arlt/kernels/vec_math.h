@@ -1,5 +1,5 @@
-// Scalar math written so that GCC vectorises the loops that call it (no libm call, no branch).
-// Internal to the kernels: include only from kernel sources built with -O3 and reassociation.
+// Math for the kernels: exp_vec, scalar code GCC vectorises (no libm call, no branch), and
+// AVX-512 helpers (exp16, transpose16, silu_times16). Internal to the kernel sources.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -15,7 +15,7 @@ namespace arlt::kernels {
 // |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (relative error below 2e-7 there, about
 // 2 ulp), times 2^n built in the exponent bits. Inputs are clamped to where the result is a
 // finite normal float; exp(-inf) gives e^-87 = 1.6e-38 instead of 0 (callers that care test the
-// input). The file's reassociation may merge the two parts of ln2: relative error then grows
+// input). A caller built with reassociation may merge the two parts of ln2: relative error then grows
 // with |n|, to about 5e-6 at |x| = 87 (3e-7 for |x| < 5), where the terms are too small to
 // matter in a sum. (Error figures are from the formula, not measured.)
 inline float exp_vec(float x) {
@@ -95,7 +95,9 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 silu_times16(__m
 }
 #endif
 
-// The scalar form for other CPUs and for tails: libm's exp, exact to the float.
+// The scalar form for CPUs without AVX-512: libm's exp, exact to the float. (A vectorised exp_vec
+// form was no faster there: GCC evaluates both arms of its clamps, and the unused one made
+// denormals.)
 inline float silu_times(float g, float u) { return g < -87.f ? 0.f : g / (1.f + std::exp(-g)) * u; }
 
 }  // namespace arlt::kernels

@@ -12,10 +12,9 @@ namespace arlt::model {
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
 inline torch::Tensor project(const torch::nn::Linear& l, const torch::Tensor& x) { return project(x, l->weight, l->bias); }
 
-// Rows up to which project() uses the kernel; 0 turns the kernel off, for tests and benches that
-// compare the two. Default kLinearKernelRows.
 // project(layer, x) for several layers on the same x (q, k and v): one parallel region over all
-// their columns where the kernel takes them all, else project() for each.
+// their columns where the kernel takes them all (its dot form only: these layers are narrow), else
+// project() for each.
 std::vector<torch::Tensor> project_many(const torch::Tensor& x, const std::vector<const torch::nn::Linear*>& layers);
 
 // silu(gate(x)) * up(x), the input of a gated MLP's down projection. Where project() would take
@@ -32,9 +31,13 @@ torch::Tensor empty_on_huge_pages(at::IntArrayRef sizes, const torch::TensorOpti
 
 // Moves every CPU parameter of 2 MB or more into such memory: same values, same parameter
 // objects (set_data), so call it before anything holds the old storage (a view, an optimizer
-// holding a copy). The Transformer does it at construction.
+// holding a copy). The Transformer does it at construction (a one-time copy of each such weight;
+// a model later moved to a GPU leaves it behind). torch::load and Module::clone allocate anew,
+// on 4 KB pages: slower decode, same results.
 void place_parameters_on_huge_pages(torch::nn::Module& module);
 
+// Rows up to which project() uses the kernel; 0 turns the kernel off, for tests and benches that
+// compare the two. Default kLinearKernelRows.
 constexpr int64_t kLinearKernelRows = 128;
 void set_linear_kernel_rows(int64_t rows);
 // Forces the kernel's broadcast form (x transposed) from this many rows on, whatever the shape;
