@@ -111,11 +111,17 @@ TEST(Linear, ProjectTakesTheBroadcastFormForTheLmHead) {
   torch::manual_seed(22);
   torch::Tensor x = torch::randn({40, 96}), w = torch::randn({9000, 96}) / 8;
   torch::Tensor want = torch::nn::functional::linear(x, w);
+  std::vector<torch::Tensor> ys;
   for (int64_t forced : {-1, 0, 1 << 20}) {
     model::set_linear_broadcast_rows(forced);
-    EXPECT_LT(max_abs_diff(model::project(x, w), want), 1e-4) << forced;
+    ys.push_back(model::project(x, w));
+    EXPECT_LT(max_abs_diff(ys.back(), want), 1e-4) << forced;
   }
   model::set_linear_broadcast_rows(-1);
+  // The two forms sum in different orders, so their outputs differ in the last bits: the default
+  // equal to the forced broadcast form, bit for bit, shows which form ran.
+  EXPECT_FALSE(torch::equal(ys[1], ys[2])) << "the two forms gave identical bits";
+  EXPECT_TRUE(torch::equal(ys[0], ys[1])) << "the default did not take the broadcast form";
 }
 
 TEST(Linear, KernelColumnRangesBlocksAndStrides) {

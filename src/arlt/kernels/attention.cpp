@@ -8,19 +8,36 @@
 
 namespace arlt::kernels {
 
-// Built with -O3 and relaxed float reassociation (CMakeLists) so the loops over D vectorise; an
-// x86-64-v4 (AVX-512) or v3 (AVX2 + FMA) clone is chosen at load time by the CPU's features
-// ("arch=<cpu name>" clones would be chosen only on that very CPU model).
+namespace {
+// The keys and values of work item `item` (S filled rows), to prefetch while the one before it
+// runs; null past prefetch_end.
+struct NextItem {
+  const float* k = nullptr;
+  const float* v = nullptr;
+  int64_t S = 0;
+};
+NextItem next_item(const SlotAttentionArgs& a, int64_t item, int64_t prefetch_end) {
+  NextItem n;
+  if (item >= prefetch_end) return n;
+  const int64_t i = item / a.KV, g = item % a.KV;
+  n.k = a.k + (a.slot[i] * a.KV + g) * a.L * a.D;
+  n.v = a.v + (a.slot[i] * a.KV + g) * a.L * a.D;
+  n.S = a.pos[i] + 1;
+  return n;
+}
+}  // namespace
+
 #if defined(__x86_64__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own intrinsics (the undefined upper half of a cast)
 namespace {
 // One item with AVX-512 for head sizes that are multiples of 16 (up to 256): the query in
 // registers; scores 16 positions at a time (16 dot products, then one register transpose to sum
-// them); softmax with exp16; the output accumulated in registers. nk / nv: the next item's keys
-// and values to prefetch (nS rows), or null.
-__attribute__((target("avx512f"))) void item_avx512(const SlotAttentionArgs& a, int64_t item, const float* nk, const float* nv,
-                                                    int64_t nS, float* scores) {
+// them); softmax with exp16; the output accumulated in registers. `next` is prefetched meanwhile.
+__attribute__((target("avx512f"))) void item_avx512(const SlotAttentionArgs& a, int64_t item, const NextItem& next, float* scores) {
+  const float* nk = next.k;
+  const float* nv = next.v;
+  const int64_t nS = next.S;
   const int64_t G = a.H / a.KV, D = a.D, nd = D / 16;
   const int64_t i = item / a.KV, g = item % a.KV, S = a.pos[i] + 1;
   const float* kb = a.k + (a.slot[i] * a.KV + g) * a.L * D;
@@ -86,28 +103,21 @@ __attribute__((target("avx512f"))) void item_avx512(const SlotAttentionArgs& a, 
 #pragma GCC diagnostic pop
 #endif
 
+// Built with -O3 and relaxed float reassociation (CMakeLists) so the loops over D vectorise; an
+// x86-64-v4 (AVX-512) or v3 (AVX2 + FMA) clone is chosen at load time by the CPU's features
+// ("arch=<cpu name>" clones would be chosen only on that very CPU model).
 #if defined(__x86_64__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end, int64_t prefetch_end) {
   prefetch_end = std::max(end, prefetch_end);
 #if defined(__x86_64__)
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512 && a.D > 0 && a.D % 16 == 0 && a.D <= 256) {
+  if (has_avx512f() && a.D > 0 && a.D % 16 == 0 && a.D <= 256) {
     thread_local std::vector<float> sc;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t S = a.pos[item / a.KV] + 1;
       if (static_cast<int64_t>(sc.size()) < S + 16) sc.resize(static_cast<size_t>(S + 16));
-      const float* nk = nullptr;
-      const float* nv = nullptr;
-      int64_t nS = 0;
-      if (item + 1 < prefetch_end) {
-        const int64_t ni = (item + 1) / a.KV, ng = (item + 1) % a.KV;
-        nk = a.k + (a.slot[ni] * a.KV + ng) * a.L * a.D;
-        nv = a.v + (a.slot[ni] * a.KV + ng) * a.L * a.D;
-        nS = a.pos[ni] + 1;
-      }
-      item_avx512(a, item, nk, nv, nS, sc.data());
+      item_avx512(a, item, next_item(a, item + 1, prefetch_end), sc.data());
     }
     return;
   }
@@ -124,15 +134,10 @@ void slot_attention(const SlotAttentionArgs& a, int64_t begin, int64_t end, int6
     scores.resize(static_cast<size_t>(G * S));
     // The cache streams from memory: the next item's keys and values are prefetched while this
     // one runs, a row per row of this one's.
-    const float* nk = nullptr;
-    const float* nv = nullptr;
-    int64_t nS = 0;
-    if (item + 1 < prefetch_end) {
-      const int64_t ni = (item + 1) / a.KV, ng = (item + 1) % a.KV;
-      nk = a.k + (a.slot[ni] * a.KV + ng) * a.L * D;
-      nv = a.v + (a.slot[ni] * a.KV + ng) * a.L * D;
-      nS = a.pos[ni] + 1;
-    }
+    const NextItem n = next_item(a, item + 1, prefetch_end);
+    const float* nk = n.k;
+    const float* nv = n.v;
+    const int64_t nS = n.S;
     for (int64_t s = 0; s < S; ++s) {
       if (s < nS)
         for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(nk + s * D + d);

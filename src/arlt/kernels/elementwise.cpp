@@ -38,7 +38,7 @@ __attribute__((target("avx512f"))) void silu_mul_avx512(const float* gate, const
   int64_t i = begin;
   for (; i + 16 <= end; i += 16) _mm512_storeu_ps(out + i, silu_times16(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i)));
   if (i < end) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (end - i)) - 1u);
+    const __mmask16 m = first16(end - i);
     _mm512_mask_storeu_ps(out + i, m, silu_times16(_mm512_maskz_loadu_ps(m, gate + i), _mm512_maskz_loadu_ps(m, up + i)));
   }
 }
@@ -48,8 +48,7 @@ __attribute__((target("avx512f"))) void silu_mul_avx512(const float* gate, const
 
 void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int64_t end) {
 #if defined(__x86_64__)
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) return silu_mul_avx512(gate, up, out, begin, end);
+  if (has_avx512f()) return silu_mul_avx512(gate, up, out, begin, end);
 #endif
   for (int64_t i = begin; i < end; ++i) out[i] = silu_times(gate[i], up[i]);
 }
@@ -126,8 +125,7 @@ __attribute__((target("avx512f"))) float row_max_avx512(const float* x, int64_t 
 
 float row_max(const float* x, int64_t V, int64_t* arg) {
 #if defined(__x86_64__)
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) return row_max_avx512(x, V, arg);
+  if (has_avx512f()) return row_max_avx512(x, V, arg);
 #endif
   float best = -std::numeric_limits<float>::infinity();
   int64_t best_at = 0;

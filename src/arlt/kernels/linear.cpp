@@ -19,24 +19,22 @@ namespace arlt::kernels {
 // prefetched into L2 and its next tile into L1. Edge tiles repeat a valid row and drop its
 // result, so one instantiation serves all shapes. bench/linear measures it against the BLAS.
 namespace {
-constexpr int64_t kBroadcastBlock = 96;  // the broadcast form's column block (kBNB below)
+constexpr int64_t kDotBlock = 64;        // each form's column block (kNB, kBNB below)
+constexpr int64_t kBroadcastBlock = 96;
 constexpr int kMR = 6;  // 6 x 4 measured best on the decode shapes (3 x 8, 2 x 12, 4 x 4 were slower)
 constexpr int kNR = 4;
 }  // namespace
 
-int64_t linear_column_grain() { return kNR; }
-// Measured with bench/linear (2026-12-03, Xeon VM, K = 512): at 64 rows the broadcast form is
-// 12% faster on the 32k LM head but 4-40% slower on widths of 128-1408, where transposing x
-// and the output costs more than the horizontal sums it saves.
+// Measured with bench/linear (2026-12-03, Xeon VM) at 64 rows: the broadcast form is 8-12% faster
+// on the 32k LM head (253 vs 235, 267 vs 239 GFLOP/s) but 3-41% slower on the layers of widths
+// 128-1408 in the final run, where transposing x and the output costs more than the horizontal
+// sums it saves.
 bool linear_prefers_broadcast(int64_t M, int64_t K, int64_t N) { return M >= 32 && N >= 8192 && K >= 16; }
-int64_t linear_broadcast_chunk() { return kBroadcastBlock; }
+int64_t linear_chunk(const LinearArgs& a) { return a.xt ? kBroadcastBlock : kDotBlock; }
 
 #if defined(__x86_64__)
 
-bool linear_available() {
-  static const bool ok = __builtin_cpu_supports("avx512f");
-  return ok;
-}
+bool linear_available() { return has_avx512f(); }
 
 // Everything below is compiled for AVX-512F and runs only where linear_available() holds.
 #pragma GCC push_options
@@ -90,7 +88,7 @@ void tile(const float* const* xr, const float* const* wr, const float* pf, int64
     }
   }
   if (k < K) {  // the last K % 16 values, masked
-    const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1u);
+    const __mmask16 m = first16(K - k);
     __m512 wv[kNR];
     #pragma GCC unroll 8
     for (int j = 0; j < kNR; ++j) wv[j] = _mm512_maskz_loadu_ps(m, wr[j] + k);
@@ -110,7 +108,7 @@ void tile(const float* const* xr, const float* const* wr, const float* pf, int64
 // Columns go in blocks of kNB: the tiles of a block write into a small buffer, whose rows are
 // then copied out whole. Written straight into y, each tile would touch M lines kNB floats
 // apart, and a wide y (the 32k LM head) would miss the cache and the TLB on every one.
-constexpr int64_t kNB = 64;
+constexpr int64_t kNB = kDotBlock;
 static_assert(kNB % kNR == 0, "whole tiles fit in a block's buffer");
 
 // K is taken in chunks of kKC so that a row tile of x (kMR * kKC floats) and a tile of W stay
@@ -175,7 +173,7 @@ void run(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_e
       }
       const float* br2 = buf2.data() + m * kNB;
       for (int64_t n = b0; n < b1; n += 16) {
-        const __mmask16 k = b1 - n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (b1 - n)) - 1u);
+        const __mmask16 k = first16(b1 - n);
         __m512 g = _mm512_maskz_loadu_ps(k, br + (n - b0)), u = _mm512_maskz_loadu_ps(k, br2 + (n - b0));
         if (a.bias) g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(k, a.bias + n));
         if (a.bias2) u = _mm512_add_ps(u, _mm512_maskz_loadu_ps(k, a.bias2 + n));
@@ -195,10 +193,6 @@ constexpr int kBMV = 4, kBNR = 6;
 constexpr int64_t kBNB = kBroadcastBlock;  // 16 tiles of 6
 constexpr int64_t kBKC = 64;   // K chunk: 64 x 64 rows of xt (16 KB) stay in L1 with W's tiles
 static_assert(kBNB % kBNR == 0, "whole tiles fit in a block's buffer");
-
-inline __mmask16 first_lanes(int64_t n) {
-  return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u);
-}
 
 // acc[v][j] += xt[k][16 v ...] * w_j[k] over k < kc; acc lives in buf (column j at buf + j * ldb).
 template <int MV>
@@ -274,7 +268,7 @@ void run_broadcast(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t 
     // Transpose into y, 16 columns by 16 rows at a time; bias and the gated product on the way.
     for (int64_t c0 = 0; c0 < b1 - b0; c0 += 16) {
       const int64_t nc = std::min<int64_t>(16, b1 - b0 - c0);
-      const __mmask16 cm = first_lanes(nc);
+      const __mmask16 cm = first16(nc);
       const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(cm, a.bias + b0 + c0) : _mm512_setzero_ps();
       const __m512 bias2 = a.bias2 ? _mm512_maskz_loadu_ps(cm, a.bias2 + b0 + c0) : _mm512_setzero_ps();
       for (int64_t m0 = 0; m0 < a.M; m0 += 16) {
@@ -299,7 +293,7 @@ void run_broadcast(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t 
 void transpose_rows_avx512(const float* x, int64_t M, int64_t K, int64_t ldx, float* xt, int64_t ldxt) {
   for (int64_t m0 = 0; m0 < ldxt; m0 += 16)
     for (int64_t k0 = 0; k0 < K; k0 += 16) {
-      const __mmask16 km = first_lanes(K - k0);
+      const __mmask16 km = first16(K - k0);
       __m512 r[16];
       for (int64_t i = 0; i < 16; ++i) r[i] = m0 + i < M ? _mm512_maskz_loadu_ps(km, x + (m0 + i) * ldx + k0) : _mm512_setzero_ps();
       transpose16(r);

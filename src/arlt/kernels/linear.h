@@ -28,16 +28,15 @@ struct LinearArgs {
 bool linear_available();
 
 // Computes the output columns [n_begin, n_end) for every row. Column ranges are independent:
-// callers split [0, N) across threads (in multiples of linear_column_grain() for speed).
+// callers split [0, N) across threads (in multiples of linear_chunk(a) for speed).
 // prefetch_end (at least n_end, at most N): where the caller's next columns end, so the kernel
 // may prefetch W's rows past n_end up to there (the next chunk of a parallel_for_chunks share).
 void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end = -1);
-int64_t linear_column_grain();
+// The column block of the form `a` takes (whole blocks per chunk keep its tiles whole).
+int64_t linear_chunk(const LinearArgs& a);
 
-// Whether the broadcast form (LinearArgs::xt) is the faster one for this shape (bench/linear),
-// and the column chunk that suits it (whole blocks).
+// Whether the broadcast form (LinearArgs::xt) is the faster one for this shape (bench/linear).
 bool linear_prefers_broadcast(int64_t M, int64_t K, int64_t N);
-int64_t linear_broadcast_chunk();
 
 // xt[k][m] = x[m][k] for m < M, 0 for M <= m < ldxt (ldxt a multiple of 16).
 void transpose_rows(const float* x, int64_t M, int64_t K, int64_t ldx, float* xt, int64_t ldxt);

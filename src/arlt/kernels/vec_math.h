@@ -1,5 +1,6 @@
 // Math for the kernels: exp_vec, scalar code GCC vectorises (no libm call, no branch), and
-// AVX-512 helpers (exp16, transpose16, silu_times16). Internal to the kernel sources.
+// AVX-512 helpers (has_avx512f, exp16, transpose16, first16, silu_times16). Internal to the
+// kernel sources.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -37,6 +38,12 @@ inline float exp_vec(float x) {
 }
 
 #if defined(__x86_64__)
+// Whether this CPU runs the AVX-512F code below (checked once).
+inline bool has_avx512f() {
+  static const bool ok = __builtin_cpu_supports("avx512f");
+  return ok;
+}
+
 // e^x for 16 floats, the same method as exp_vec (clamps, n = round(x / ln2), degree-6
 // polynomial), with 2^n applied by vscalefps. AVX-512F: call only where the CPU has it.
 __attribute__((target("avx512f"), always_inline)) inline __m512 exp16(__m512 x) {
@@ -87,7 +94,8 @@ __attribute__((target("avx512f"), always_inline)) inline __mmask16 first16(int64
 // silu(g) * u = g / (1 + e^-g) * u for 16 floats; gates below -87 give 0 (the clamped exp would
 // make g / (1 + e^87) far from silu's 0 for huge negative gates). Written with intrinsics: from
 // the scalar form GCC evaluated both arms of exp's clamps for every lane, and the unused arm
-// g / (1 + e^88) made denormals that cost a microcode assist per vector (10x slower, measured).
+// g / (1 + e^88) made denormals that cost a microcode assist per vector (measured on 90k gates:
+// 3.3 ns per element that way, 0.43 ns with this).
 __attribute__((target("avx512f"), always_inline)) inline __m512 silu_times16(__m512 g, __m512 u) {
   const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
   const __m512 s = _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.f), e)), u);
@@ -95,9 +103,9 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 silu_times16(__m
 }
 #endif
 
-// The scalar form for CPUs without AVX-512: libm's exp, exact to the float. (A vectorised exp_vec
-// form was no faster there: GCC evaluates both arms of its clamps, and the unused one made
-// denormals.)
+// The scalar form for CPUs without AVX-512: libm's exp, exact to the float. (The exp_vec form,
+// vectorised for AVX2, was slower for the same denormals: 5.8 against 2.5 ns per element,
+// measured with an x86-64-v3 build on the Xeon VM.)
 inline float silu_times(float g, float u) { return g < -87.f ? 0.f : g / (1.f + std::exp(-g)) * u; }
 
 }  // namespace arlt::kernels

@@ -64,45 +64,67 @@ bool kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const t
          kernels::linear_available();
 }
 
-// y = x W^T + b by the kernel, columns split across threads; with w2, y = silu(that) * (x W2^T + b2).
-torch::Tensor run_kernel(const torch::Tensor& x, int64_t M, const torch::Tensor& weight, const torch::Tensor& bias,
-                         const torch::Tensor* w2, const torch::Tensor* b2) {
-  const int64_t K = weight.size(1), N = weight.size(0);
+// One output of run_kernel: y = x W^T + b, or with w2, y = silu(x W^T + b) * (x W2^T + b2).
+struct KernelJob {
+  const torch::Tensor* w;
+  const torch::Tensor* b;
+  const torch::Tensor* w2 = nullptr;
+  const torch::Tensor* b2 = nullptr;
+};
+
+// The jobs on the same x (M rows, each job's weights passing kernel_applies) in one parallel
+// region: their columns in chunks of whole blocks of the form each takes, a chunk never
+// straddling two jobs, shared out so a slower thread is helped. x is transposed once, for the
+// jobs that take the broadcast form.
+std::vector<torch::Tensor> run_kernel(const torch::Tensor& x, int64_t M, const std::vector<KernelJob>& jobs) {
+  const int64_t K = x.size(-1);
   const torch::Tensor x2 = x.reshape({M, K}).contiguous();
-  std::vector<int64_t> shape = x.sizes().vec();
-  shape.back() = N;
-  torch::Tensor y = torch::empty({M, N}, x.options());
-  kernels::LinearArgs a;
-  a.x = x2.data_ptr<float>();
-  a.w = weight.data_ptr<float>();
-  a.bias = bias.defined() ? bias.data_ptr<float>() : nullptr;
-  if (w2) {
-    a.w2 = w2->data_ptr<float>();
-    a.bias2 = b2->defined() ? b2->data_ptr<float>() : nullptr;
-  }
-  a.y = y.data_ptr<float>();
-  a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
-  // Many rows: x transposed once here, for the kernel's broadcast form.
-  torch::Tensor xt;
-  int64_t chunk = 64;  // the dot-product form's block
   const int64_t forced = g_broadcast_rows;
-  if (forced >= 0 ? M >= forced : kernels::linear_prefers_broadcast(M, K, N)) {
-    a.ldxt = (M + 15) / 16 * 16;
-    xt = torch::empty({K, a.ldxt}, x.options());
-    kernels::transpose_rows(a.x, M, K, K, xt.data_ptr<float>(), a.ldxt);
-    a.xt = xt.data_ptr<float>();
-    chunk = kernels::linear_broadcast_chunk();
+  torch::Tensor xt;
+  struct Chunk {
+    size_t job;
+    int64_t begin, end;
+  };
+  std::vector<Chunk> chunks;
+  std::vector<kernels::LinearArgs> args(jobs.size());
+  std::vector<torch::Tensor> out;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const KernelJob& j = jobs[i];
+    const int64_t N = j.w->size(0);
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = N;
+    out.push_back(torch::empty(shape, x.options()));
+    kernels::LinearArgs& a = args[i];
+    a.x = x2.data_ptr<float>(), a.w = j.w->data_ptr<float>(), a.bias = j.b->defined() ? j.b->data_ptr<float>() : nullptr;
+    if (j.w2) a.w2 = j.w2->data_ptr<float>(), a.bias2 = j.b2->defined() ? j.b2->data_ptr<float>() : nullptr;
+    a.y = out.back().data_ptr<float>(), a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
+    if (forced >= 0 ? M >= forced : kernels::linear_prefers_broadcast(M, K, N)) {
+      a.ldxt = (M + 15) / 16 * 16;
+      if (!xt.defined()) {
+        xt = torch::empty({K, a.ldxt}, x.options());
+        kernels::transpose_rows(a.x, M, K, K, xt.data_ptr<float>(), a.ldxt);
+      }
+      a.xt = xt.data_ptr<float>();
+    }
+    const int64_t chunk = kernels::linear_chunk(a);
+    for (int64_t c = 0; c < N; c += chunk) chunks.push_back({i, c, std::min(N, c + chunk)});
   }
-  // Chunks of whole blocks, shared out so a slower thread is helped.
-  kernels::parallel_for_chunks(0, N, chunk, [&](int64_t b, int64_t e, int64_t own_end) { kernels::linear(a, b, e, own_end); });
-  return y.view(shape);
+  kernels::parallel_for_chunks(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t b, int64_t e, int64_t own_end) {
+    for (int64_t c = b; c < e; ++c) {
+      const Chunk& ch = chunks[static_cast<size_t>(c)];
+      // Prefetch into the next chunk when this thread takes it next and it is the same job's.
+      const bool next_same = c + 1 < own_end && chunks[static_cast<size_t>(c + 1)].job == ch.job;
+      kernels::linear(args[ch.job], ch.begin, ch.end, next_same ? chunks[static_cast<size_t>(c + 1)].end : ch.end);
+    }
+  });
+  return out;
 }
 }  // namespace
 
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   int64_t M = 0;
   if (!kernel_applies(x, weight, bias, &M)) return torch::nn::functional::linear(x, weight, bias);
-  return run_kernel(x, M, weight, bias, nullptr, nullptr);
+  return run_kernel(x, M, {{&weight, &bias}})[0];
 }
 
 std::vector<torch::Tensor> project_many(const torch::Tensor& x, const std::vector<const torch::nn::Linear*>& layers) {
@@ -114,37 +136,9 @@ std::vector<torch::Tensor> project_many(const torch::Tensor& x, const std::vecto
     for (const auto* l : layers) out.push_back(project(*l, x));
     return out;
   }
-  const int64_t K = x.size(-1);
-  const torch::Tensor x2 = x.reshape({M, K}).contiguous();
-  // One chunk list over every layer's columns, 64 (the dot form's block) at a time, in one
-  // parallel region; a chunk never straddles two layers.
-  struct Chunk {
-    size_t layer;
-    int64_t begin, end;
-  };
-  std::vector<Chunk> chunks;
-  std::vector<kernels::LinearArgs> args(layers.size());
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const torch::Tensor& w = (*layers[i])->weight;
-    const torch::Tensor& b = (*layers[i])->bias;
-    const int64_t N = w.size(0);
-    std::vector<int64_t> shape = x.sizes().vec();
-    shape.back() = N;
-    out.push_back(torch::empty(shape, x.options()));
-    kernels::LinearArgs& a = args[i];
-    a.x = x2.data_ptr<float>(), a.w = w.data_ptr<float>(), a.bias = b.defined() ? b.data_ptr<float>() : nullptr;
-    a.y = out.back().data_ptr<float>(), a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
-    for (int64_t c = 0; c < N; c += 64) chunks.push_back({i, c, std::min(N, c + 64)});
-  }
-  kernels::parallel_for_chunks(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t b, int64_t e, int64_t own_end) {
-    for (int64_t c = b; c < e; ++c) {
-      const Chunk& ch = chunks[static_cast<size_t>(c)];
-      // Prefetch into the next chunk when this thread takes it next and it is the same layer's.
-      const bool next_same = c + 1 < own_end && chunks[static_cast<size_t>(c + 1)].layer == ch.layer;
-      kernels::linear(args[ch.layer], ch.begin, ch.end, next_same ? chunks[static_cast<size_t>(c + 1)].end : ch.end);
-    }
-  });
-  return out;
+  std::vector<KernelJob> jobs;
+  for (const auto* l : layers) jobs.push_back({&(*l)->weight, &(*l)->bias});
+  return run_kernel(x, M, jobs);
 }
 
 torch::Tensor gated_mlp_input(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up) {
@@ -152,7 +146,7 @@ torch::Tensor gated_mlp_input(const torch::Tensor& x, const torch::nn::Linear& g
   const bool fused = kernel_applies(x, gate->weight, gate->bias, &M) && kernel_applies(x, up->weight, up->bias, &M) &&
                      gate->weight.sizes() == up->weight.sizes();
   if (!fused) return silu_mul(project(gate, x), project(up, x));
-  return run_kernel(x, M, gate->weight, gate->bias, &up->weight, &up->bias);
+  return run_kernel(x, M, {{&gate->weight, &gate->bias, &up->weight, &up->bias}})[0];
 }
 
 torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight, double eps) {

@@ -13,8 +13,8 @@ torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const
 inline torch::Tensor project(const torch::nn::Linear& l, const torch::Tensor& x) { return project(x, l->weight, l->bias); }
 
 // project(layer, x) for several layers on the same x (q, k and v): one parallel region over all
-// their columns where the kernel takes them all (its dot form only: these layers are narrow), else
-// project() for each.
+// their columns where the kernel takes them all (each layer in the form project() would give
+// it, so the outputs are the same), else project() for each.
 std::vector<torch::Tensor> project_many(const torch::Tensor& x, const std::vector<const torch::nn::Linear*>& layers);
 
 // silu(gate(x)) * up(x), the input of a gated MLP's down projection. Where project() would take
