@@ -25,11 +25,12 @@ constexpr int kMR = 6;  // 6 x 4 measured best on the decode shapes (3 x 8, 2 x 
 constexpr int kNR = 4;
 }  // namespace
 
-// Measured with bench/linear (2026-12-03, Xeon VM) at 64 rows: the broadcast form is 8-12% faster
-// on the 32k LM head (253 vs 235, 267 vs 239 GFLOP/s) but 3-41% slower on the layers of widths
-// 128-1408 in the final run, where transposing x and the output costs more than the horizontal
-// sums it saves.
-bool linear_prefers_broadcast(int64_t M, int64_t K, int64_t N) { return M >= 32 && N >= 8192 && K >= 16; }
+// Measured with bench/linear (2026-12-03, Xeon VM, evening): with its accumulators held over all
+// of K, the broadcast form beats the dot form from 16 rows on (64 rows: 256 vs 227 GFLOP/s at
+// 512 x 1408, 270 vs 228 on the 32k LM head, 205 vs 193 at 512 x 512); below 16 rows a vector
+// of 16 rows is mostly padding, and on narrow outputs (N = 128: 122 vs 181) its 96-column blocks
+// cannot be shared out evenly between the threads.
+bool linear_prefers_broadcast(int64_t M, int64_t K, int64_t N) { return M >= 16 && N >= 384 && K >= 16; }
 int64_t linear_chunk(const LinearArgs& a) { return a.xt ? kBroadcastBlock : kDotBlock; }
 
 #if defined(__x86_64__)
@@ -191,7 +192,9 @@ void run(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_e
 // transposed into y 16 x 16 at a time at the block's end.
 constexpr int kBMV = 4, kBNR = 6;
 constexpr int64_t kBNB = kBroadcastBlock;  // 16 tiles of 6
-constexpr int64_t kBKC = 64;   // K chunk: 64 x 64 rows of xt (16 KB) stay in L1 with W's tiles
+// K chunk: a tile keeps its accumulators in registers over all of K up to here (xt streams from
+// L2); chunks of 64 that stay in L1 but reload the accumulators were 9% slower (bench/linear).
+constexpr int64_t kBKC = 2048;
 static_assert(kBNB % kBNR == 0, "whole tiles fit in a block's buffer");
 
 // acc[v][j] += xt[k][16 v ...] * w_j[k] over k < kc; acc lives in buf (column j at buf + j * ldb).
@@ -223,22 +226,18 @@ void btile(const float* xt, int64_t ldxt, const float* const* wr, int64_t kc, fl
     for (int j = 0; j < kBNR; ++j) _mm512_storeu_ps(buf + j * ldb + 16 * v, acc[v][j]);
 }
 
-// The block [b0, b1) of y's columns into buf [kBNB, Mp] (column-major).
-void bblock(const LinearArgs& a, const float* W, int64_t b0, int64_t b1, int64_t n_end, int64_t Mp, float* buf) {
+// The block [b0, b1) of y's columns into buf [kBNB, Mp] (column-major). W's rows come from
+// memory by the hardware prefetchers and each tile's prefetch of the next tile into L1; a
+// software prefetch of the next block into L2 (as block() does) was 9% slower here: its bursts
+// of prefetches stall the loads behind them.
+void bblock(const LinearArgs& a, const float* W, int64_t b0, int64_t b1, int64_t Mp, float* buf) {
   const float* wr[kBNR];
-  const int64_t m_tiles = (Mp + 16 * kBMV - 1) / (16 * kBMV), k_chunks = (a.K + kBKC - 1) / kBKC;
-  const int64_t n_tiles = (b1 - b0 + kBNR - 1) / kBNR;
-  const float* next = W + b1 * a.K;  // the next block's rows into L2, a share before each tile
-  const int64_t next_lines = (std::min(n_end, b1 + kBNB) - b1) * a.K / 16, steps = k_chunks * m_tiles * n_tiles;
-  int64_t step = 0;
   for (int64_t k0 = 0; k0 < a.K; k0 += kBKC) {
     const int64_t kc = std::min(kBKC, a.K - k0);
     for (int64_t m0 = 0; m0 < Mp; m0 += 16 * kBMV) {
       const int mv = static_cast<int>(std::min<int64_t>(kBMV, (Mp - m0) / 16));
       const float* xt = a.xt + k0 * a.ldxt + m0;
-      for (int64_t n0 = b0; n0 < b1; n0 += kBNR, ++step) {
-        for (int64_t l = step * next_lines / steps, le = (step + 1) * next_lines / steps; l < le; ++l)
-          _mm_prefetch(reinterpret_cast<const char*>(next + l * 16), _MM_HINT_T1);
+      for (int64_t n0 = b0; n0 < b1; n0 += kBNR) {
         const int nr = static_cast<int>(std::min<int64_t>(kBNR, b1 - n0));
         for (int j = 0; j < kBNR; ++j) wr[j] = W + (n0 + (j < nr ? j : nr - 1)) * a.K + k0;
         const bool next_whole = n0 + 2 * kBNR <= a.N;  // as in block(): prefetches stay inside W
@@ -256,15 +255,15 @@ void bblock(const LinearArgs& a, const float* W, int64_t b0, int64_t b1, int64_t
   }
 }
 
-void run_broadcast(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end) {
+void run_broadcast(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
   const int64_t Mp = (a.M + 15) / 16 * 16;
   thread_local std::vector<float> buf, buf2;  // every entry read was first written (k0 == 0)
   if (buf.size() < static_cast<size_t>(kBNB * Mp)) buf.resize(static_cast<size_t>(kBNB * Mp));
   if (a.w2 && buf2.size() < static_cast<size_t>(kBNB * Mp)) buf2.resize(static_cast<size_t>(kBNB * Mp));
   for (int64_t b0 = n_begin; b0 < n_end; b0 += kBNB) {
     const int64_t b1 = std::min(n_end, b0 + kBNB);
-    bblock(a, a.w, b0, b1, prefetch_end, Mp, buf.data());
-    if (a.w2) bblock(a, a.w2, b0, b1, prefetch_end, Mp, buf2.data());
+    bblock(a, a.w, b0, b1, Mp, buf.data());
+    if (a.w2) bblock(a, a.w2, b0, b1, Mp, buf2.data());
     // Transpose into y, 16 columns by 16 rows at a time; bias and the gated product on the way.
     for (int64_t c0 = 0; c0 < b1 - b0; c0 += 16) {
       const int64_t nc = std::min<int64_t>(16, b1 - b0 - c0);
@@ -314,7 +313,7 @@ void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetc
   if (!linear_available()) throw std::runtime_error("kernels::linear: this CPU has no AVX-512F");
   if (a.xt && (a.ldxt % 16 != 0 || a.ldxt < a.M)) throw std::invalid_argument("kernels::linear: ldxt must be a multiple of 16 and at least M");
   const int64_t pe = std::min(a.N, std::max(n_end, prefetch_end));
-  if (a.xt) run_broadcast(a, n_begin, n_end, pe);
+  if (a.xt) run_broadcast(a, n_begin, n_end);
   else run(a, n_begin, n_end, pe);
 }
 
