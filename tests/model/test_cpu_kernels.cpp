@@ -308,6 +308,39 @@ TEST(Linear, ParallelForChunksCoversEveryItemOnceWithUnevenThreads) {
                std::runtime_error);
 }
 
+TEST(Linear, ParallelForChunksRunsItsPrologueOnEveryThreadFirst) {
+  // The prologue runs once for each t in [0, T), with T the threads that then take the chunks
+  // (1 when serial), and every call has returned before the first chunk starts: the slow one
+  // (thread 0 sleeps) shows the barrier. An exception in it is rethrown and no chunk runs.
+  for (int64_t n : {1, 2, 50}) {
+    std::vector<std::atomic<int>> seen(8);
+    std::atomic<int> done{0}, chunks_run{0}, calls{0};
+    std::atomic<int64_t> team{-1};
+    kernels::parallel_for_chunks(0, n, 1, [&](int64_t, int64_t, int64_t) {
+      EXPECT_EQ(done.load(), calls.load()) << "a chunk started before every prologue had returned";
+      chunks_run++;
+    }, [&](int64_t t, int64_t T) {
+      calls++;
+      team = T;
+      ASSERT_TRUE(0 <= t && t < T && T <= 8);
+      seen[static_cast<size_t>(t)]++;
+      if (t == 0) std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      done++;
+    });
+    const int64_t T = team.load();
+    EXPECT_EQ(T, n == 1 ? 1 : std::min<int64_t>(omp_get_max_threads(), n)) << n;
+    for (int64_t t = 0; t < 8; ++t) EXPECT_EQ(seen[static_cast<size_t>(t)].load(), t < T ? 1 : 0) << n << " thread " << t;
+    EXPECT_EQ(chunks_run.load(), n);
+  }
+  std::atomic<int> chunks_run{0};
+  EXPECT_THROW(kernels::parallel_for_chunks(0, 100, 4, [&](int64_t, int64_t, int64_t) { chunks_run++; },
+                                            [](int64_t t, int64_t) {
+                                              if (t == 0) throw std::runtime_error("prologue");
+                                            }),
+               std::runtime_error);
+  EXPECT_EQ(chunks_run.load(), 0);
+}
+
 TEST(Linear, ParametersMoveToHugePagesKeepingValuesAndIdentity) {
   torch::nn::Linear big(1024, 600), small(8, 8);  // 2.4 MB weight; 256 B
   torch::Tensor before = big->weight.detach().clone(), small_before = small->weight.detach().clone();

@@ -36,13 +36,15 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
 }
 
 void parallel_for_chunks(int64_t begin, int64_t end, int64_t chunk,
-                         const std::function<void(int64_t, int64_t, int64_t)>& f) {
+                         const std::function<void(int64_t, int64_t, int64_t)>& f,
+                         const std::function<void(int64_t, int64_t)>& prologue) {
   const int64_t n = end - begin;
   if (n <= 0) return;
   chunk = std::max<int64_t>(chunk, 1);
   const int64_t chunks = (n + chunk - 1) / chunk;
   const int64_t threads = std::min<int64_t>(omp_get_max_threads(), chunks);
   if (threads <= 1 || omp_in_parallel()) {
+    if (prologue) prologue(0, 1);
     for (int64_t b = begin; b < end; b += chunk) f(b, std::min(end, b + chunk), end);
     return;
   }
@@ -56,11 +58,25 @@ void parallel_for_chunks(int64_t begin, int64_t end, int64_t chunk,
   std::exception_ptr error;
   std::atomic_flag failed = ATOMIC_FLAG_INIT;
   std::atomic<bool> stop{false};
+  int64_t team = threads;  // the threads the runtime started (fewer than asked, at worst)
 #pragma omp parallel
   {
     // Every share is visited by every thread (its own first), so shares whose thread the runtime
     // did not start are still done.
     const int64_t me = omp_get_thread_num();
+    if (prologue) {
+#pragma omp single
+      team = std::min<int64_t>(threads, omp_get_num_threads());  // its implied barrier publishes team
+      if (me < team) {
+        try {
+          prologue(me, team);
+        } catch (...) {
+          if (!failed.test_and_set()) error = std::current_exception();
+          stop = true;
+        }
+      }
+#pragma omp barrier
+    }
     if (me < threads) {
       for (int64_t k = 0; k < threads && !stop; ++k) {
         const int64_t t = (me + k) % threads, last = (t + 1) * chunks / threads;

@@ -19,7 +19,11 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
 // takes the chunks still left in the other threads' shares. For work whose cost per item varies
 // or whose threads run at different speeds (a shared vCPU): a static split waits for the
 // slowest. Serial when there is one chunk or when called from inside a parallel region.
+// prologue(t, T), when given, first runs on each of the T threads (t = 0 .. T-1; T = 1 when
+// serial), and no chunk starts before every thread has finished it: work the chunks read, split
+// between the threads, without a parallel region of its own.
 void parallel_for_chunks(int64_t begin, int64_t end, int64_t chunk,
-                         const std::function<void(int64_t, int64_t, int64_t)>& f);
+                         const std::function<void(int64_t, int64_t, int64_t)>& f,
+                         const std::function<void(int64_t, int64_t)>& prologue = nullptr);
 
 }  // namespace arlt::kernels
