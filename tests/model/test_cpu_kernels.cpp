@@ -221,6 +221,80 @@ TEST(Linear, GatedMlpInputFusedEqualsTorch) {
   EXPECT_TRUE(gate->weight.grad().defined() && up->weight.grad().defined());
 }
 
+TEST(Linear, BroadcastFormWritesTheOutputTransposed) {
+  // LinearArgs::yt: y transposed, padding rows (M .. ldyt) zero, columns split in ranges; plain,
+  // bias, gated; equal to the row-major output bit for bit; a missing xt or a bad ldyt refused.
+  if (!kernels::linear_available()) GTEST_SKIP() << "this CPU has no AVX-512F";
+  torch::NoGradGuard ng;
+  torch::manual_seed(23);
+  for (int64_t M : {1, 16, 20, 64})
+    for (int64_t N : {5, 97, 200}) {
+      const int64_t K = 70, ldxt = (M + 15) / 16 * 16, ldyt = ldxt + 16;  // a row wider than the buffer's
+      torch::Tensor x = torch::randn({M, K}), w = torch::randn({N, K}), w2 = torch::randn({N, K});
+      torch::Tensor b = torch::randn({N}), b2 = torch::randn({N});
+      torch::Tensor xt = torch::empty({K, ldxt});
+      kernels::transpose_rows(x.data_ptr<float>(), M, K, K, xt.data_ptr<float>(), ldxt);
+      for (int variant = 0; variant < 3; ++variant) {
+        kernels::LinearArgs a;
+        a.w = w.data_ptr<float>(), a.xt = xt.data_ptr<float>(), a.ldxt = ldxt, a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
+        if (variant >= 1) a.bias = b.data_ptr<float>();
+        if (variant == 2) a.w2 = w2.data_ptr<float>(), a.bias2 = b2.data_ptr<float>();
+        torch::Tensor y = torch::empty({M, N}), yt = torch::full({N, ldyt}, 1e30f);
+        a.y = y.data_ptr<float>();
+        kernels::linear(a, 0, N);
+        a.y = nullptr, a.yt = yt.data_ptr<float>(), a.ldyt = ldyt;
+        kernels::linear(a, 0, N / 2);
+        kernels::linear(a, N / 2, N);
+        EXPECT_TRUE(torch::equal(yt.narrow(1, 0, M), y.t())) << M << "x" << N << " variant " << variant;
+        EXPECT_EQ(yt.narrow(1, M, ldyt - M).abs().max().item<float>(), 0.f) << "padding rows are zero";
+      }
+      kernels::LinearArgs bad;
+      bad.w = w.data_ptr<float>(), bad.M = M, bad.K = K, bad.N = N, bad.ldx = K;
+      float dummy[16] = {};
+      bad.yt = dummy, bad.ldyt = ldxt;
+      EXPECT_THROW(kernels::linear(bad, 0, N), std::invalid_argument) << "yt without xt";
+      bad.xt = xt.data_ptr<float>(), bad.ldxt = ldxt, bad.ldyt = ldxt + 1;
+      EXPECT_THROW(kernels::linear(bad, 0, N), std::invalid_argument) << "ldyt not a multiple of 16";
+    }
+}
+
+TEST(Linear, GatedMlpEqualsTorchWithTheProductTransposedInBetween) {
+  // down(silu(gate(x)) * up(x)): the fused path (the product written transposed for down) from
+  // 16 rows, the two-step path below and for a narrow output; biases; batch dims; against torch
+  // in double, and bit for bit against the two-step path (the same sums in the same order).
+  if (!kernels::linear_available()) GTEST_SKIP() << "this CPU has no AVX-512F";
+  torch::manual_seed(24);
+  for (int64_t out : {400, 100})  // 100: too narrow for the broadcast form
+  for (bool bias : {false, true}) {
+    torch::nn::Linear gate(torch::nn::LinearOptions(40, 390).bias(bias)), up(torch::nn::LinearOptions(40, 390).bias(bias));
+    torch::nn::Linear down(torch::nn::LinearOptions(390, out).bias(bias));
+    torch::NoGradGuard ng;
+    for (int64_t M : {1, 15, 16, 20, 64}) {
+      torch::Tensor x = torch::randn({1, M, 40});
+      const auto d = [](const torch::nn::Linear& l, const torch::Tensor& t) {
+        return torch::nn::functional::linear(t, l->weight.to(torch::kFloat64), l->bias.defined() ? l->bias.to(torch::kFloat64) : torch::Tensor());
+      };
+      const torch::Tensor xd = x.to(torch::kFloat64);
+      torch::Tensor want = d(down, torch::silu(d(gate, xd)) * d(up, xd));
+      KernelRows on(1 << 20);
+      const int64_t fused_before = model::gated_mlp_fused_calls();
+      torch::Tensor got = model::gated_mlp(x, gate, up, down);
+      EXPECT_EQ(model::gated_mlp_fused_calls() - fused_before, M >= 16 && out == 400 ? 1 : 0) << M << " rows, " << out;
+      ASSERT_EQ(got.sizes(), want.sizes());
+      EXPECT_LT(max_abs_diff(got.to(torch::kFloat64), want), 1e-5 * (1.0 + want.abs().max().item<double>())) << bias << " " << M;
+      torch::Tensor two_step = model::project(down, model::gated_mlp_input(x, gate, up));
+      EXPECT_LT(max_abs_diff(two_step.to(torch::kFloat64), want), 1e-5 * (1.0 + want.abs().max().item<double>())) << bias << " " << M;
+      EXPECT_TRUE(torch::equal(got, two_step)) << bias << " " << M;
+    }
+  }
+  // With autograd on: torch's ops, gradients reach all three weights.
+  torch::nn::Linear gate(40, 30), up(40, 30), down(30, 40);
+  torch::Tensor y = model::gated_mlp(torch::randn({20, 40}), gate, up, down);
+  ASSERT_TRUE(y.requires_grad());
+  y.sum().backward();
+  EXPECT_TRUE(gate->weight.grad().defined() && up->weight.grad().defined() && down->weight.grad().defined());
+}
+
 TEST(Linear, ProjectManyEqualsProjectForEachLayer) {
   // q, k, v in one region: layers of different widths (grouped KV), with and without bias, one
   // narrower than a chunk; each output as project() alone gives it (same kernel, same sums).

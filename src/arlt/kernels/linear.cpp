@@ -275,6 +275,25 @@ void run_broadcast(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
     const int64_t b1 = std::min(n_end, b0 + kBNB);
     bblock(a, a.w, b0, b1, Mp, buf.data());
     if (a.w2) bblock(a, a.w2, b0, b1, Mp, buf2.data());
+    if (a.yt) {  // the buffer is y transposed already: bias and the gated product, row by row
+      const __mmask16 tail = first16(a.M % 16 == 0 ? 16 : a.M % 16);
+      for (int64_t n = b0; n < b1; ++n) {
+        const float* br = buf.data() + (n - b0) * Mp;
+        const float* br2 = a.w2 ? buf2.data() + (n - b0) * Mp : nullptr;
+        const __m512 bias = _mm512_set1_ps(a.bias ? a.bias[n] : 0.f), bias2 = _mm512_set1_ps(a.bias2 ? a.bias2[n] : 0.f);
+        float* yr = a.yt + n * a.ldyt;
+        for (int64_t m0 = 0; m0 < a.ldyt; m0 += 16) {
+          __m512 y = _mm512_setzero_ps();
+          if (m0 < a.M) {
+            y = _mm512_add_ps(_mm512_loadu_ps(br + m0), bias);
+            if (br2) y = silu_times16(y, _mm512_add_ps(_mm512_loadu_ps(br2 + m0), bias2));
+            if (m0 + 16 > a.M) y = _mm512_maskz_mov_ps(tail, y);  // rows past M stay 0
+          }
+          _mm512_storeu_ps(yr + m0, y);
+        }
+      }
+      continue;
+    }
     // Transpose into y, 16 columns by 16 rows at a time; bias and the gated product on the way.
     for (int64_t c0 = 0; c0 < b1 - b0; c0 += 16) {
       const int64_t nc = std::min<int64_t>(16, b1 - b0 - c0);
@@ -323,6 +342,8 @@ void transpose_rows(const float* x, int64_t M, int64_t K, int64_t ldx, float* xt
 void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end) {
   if (!linear_available()) throw std::runtime_error("kernels::linear: this CPU has no AVX-512F");
   if (a.xt && (a.ldxt % 16 != 0 || a.ldxt < a.M)) throw std::invalid_argument("kernels::linear: ldxt must be a multiple of 16 and at least M");
+  if (a.yt && (!a.xt || a.ldyt % 16 != 0 || a.ldyt < a.M))
+    throw std::invalid_argument("kernels::linear: yt needs xt, and ldyt must be a multiple of 16 and at least M");
   const int64_t pe = std::min(a.N, std::max(n_end, prefetch_end));
   if (a.xt) run_broadcast(a, n_begin, n_end);
   else run(a, n_begin, n_end, pe);

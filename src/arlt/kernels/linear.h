@@ -21,6 +21,11 @@ struct LinearArgs {
   // linear_prefers_broadcast).
   const float* xt = nullptr;
   int64_t ldxt = 0;
+  // Optional, with xt only: write y transposed instead of y, yt[n * ldyt + m] for m < M and 0
+  // for M <= m < ldyt (ldyt a multiple of 16, at least M): the xt of a next layer that takes
+  // this output as its input, without transposing it (the fused MLP's down projection).
+  float* yt = nullptr;
+  int64_t ldyt = 0;
   int64_t M = 0, K = 0, N = 0, ldx = 0, ldy = 0;
 };
 

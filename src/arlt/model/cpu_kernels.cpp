@@ -14,6 +14,7 @@ namespace arlt::model {
 namespace {
 std::atomic<int64_t> g_kernel_rows{kLinearKernelRows};
 std::atomic<int64_t> g_broadcast_rows{-1};  // -1: the kernel's own choice
+std::atomic<int64_t> g_fused_mlp_calls{0};
 
 // No autograd, every tensor on the CPU in fp32: where the kernels may stand in for torch ops.
 bool inference_fp32(std::initializer_list<const torch::Tensor*> ts) {
@@ -54,14 +55,18 @@ namespace {
 // Whether kernels::linear computes x W^T + b exactly as torch::linear would (else torch runs it:
 // autograd, another device, dtype or layout, a bias that broadcasts, a bad shape torch should
 // report); M is then x's row count.
-bool kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t* M) {
-  const bool strided = x.layout() == torch::kStrided && weight.layout() == torch::kStrided && weight.dim() == 2 && x.dim() >= 1;
-  const int64_t K = strided ? weight.size(1) : 0, N = strided ? weight.size(0) : 0;
-  *M = K > 0 && x.size(-1) == K ? x.numel() / K : -1;
-  const bool bias_ok = !bias.defined() || (bias.layout() == torch::kStrided && bias.dim() == 1 && bias.size(0) == N &&
+// The weight side of kernel_applies: W [N, K] and its bias as the kernel reads them.
+bool weight_applies(const torch::Tensor& weight, const torch::Tensor& bias, int64_t K) {
+  if (weight.layout() != torch::kStrided || weight.dim() != 2 || weight.size(1) != K || K <= 0) return false;
+  const bool bias_ok = !bias.defined() || (bias.layout() == torch::kStrided && bias.dim() == 1 && bias.size(0) == weight.size(0) &&
                                            inference_fp32({&bias}) && bias.is_contiguous());
-  return *M > 0 && *M <= g_kernel_rows && inference_fp32({&x, &weight}) && weight.is_contiguous() && bias_ok &&
-         kernels::linear_available();
+  return inference_fp32({&weight}) && weight.is_contiguous() && bias_ok && kernels::linear_available();
+}
+
+bool kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t* M) {
+  const bool ok = x.layout() == torch::kStrided && x.dim() >= 1 && weight_applies(weight, bias, x.size(-1));
+  *M = ok ? x.numel() / x.size(-1) : -1;
+  return ok && *M > 0 && *M <= g_kernel_rows && inference_fp32({&x});
 }
 
 // One output of run_kernel: y = x W^T + b, or with w2, y = silu(x W^T + b) * (x W2^T + b2).
@@ -70,17 +75,25 @@ struct KernelJob {
   const torch::Tensor* b;
   const torch::Tensor* w2 = nullptr;
   const torch::Tensor* b2 = nullptr;
+  bool transposed_out = false;  // y^T [N, M rounded up to 16], padding rows 0 (broadcast form only)
 };
+
+bool takes_broadcast(int64_t M, int64_t K, int64_t N) {
+  const int64_t forced = g_broadcast_rows;
+  return forced >= 0 ? M >= forced : kernels::linear_prefers_broadcast(M, K, N);
+}
 
 // The jobs on the same x (M rows, each job's weights passing kernel_applies) in one parallel
 // region: their columns in chunks of whole blocks of the form each takes, a chunk never
 // straddling two jobs, shared out so a slower thread is helped. x is transposed once, for the
 // jobs that take the broadcast form.
-std::vector<torch::Tensor> run_kernel(const torch::Tensor& x, int64_t M, const std::vector<KernelJob>& jobs) {
-  const int64_t K = x.size(-1);
-  const torch::Tensor x2 = x.reshape({M, K}).contiguous();
-  const int64_t forced = g_broadcast_rows;
-  torch::Tensor xt;
+// With given_xt ([K, M rounded up to 16], as transpose_rows writes it) x is that, transposed
+// already, and every job takes the broadcast form; x then only gives the output's leading shape.
+std::vector<torch::Tensor> run_kernel(const torch::Tensor& x, int64_t M, const std::vector<KernelJob>& jobs,
+                                      const torch::Tensor& given_xt = {}) {
+  const int64_t K = given_xt.defined() ? given_xt.size(0) : x.size(-1);
+  const torch::Tensor x2 = given_xt.defined() ? torch::Tensor() : x.reshape({M, K}).contiguous();
+  torch::Tensor xt = given_xt;
   struct Chunk {
     size_t job;
     int64_t begin, end;
@@ -93,13 +106,17 @@ std::vector<torch::Tensor> run_kernel(const torch::Tensor& x, int64_t M, const s
     const int64_t N = j.w->size(0);
     std::vector<int64_t> shape = x.sizes().vec();
     shape.back() = N;
-    out.push_back(torch::empty(shape, x.options()));
+    const int64_t Mp = (M + 15) / 16 * 16;
+    out.push_back(j.transposed_out ? torch::empty({N, Mp}, x.options()) : torch::empty(shape, x.options()));
     kernels::LinearArgs& a = args[i];
-    a.x = x2.data_ptr<float>(), a.w = j.w->data_ptr<float>(), a.bias = j.b->defined() ? j.b->data_ptr<float>() : nullptr;
+    a.x = x2.defined() ? x2.data_ptr<float>() : nullptr, a.w = j.w->data_ptr<float>();
+    a.bias = j.b->defined() ? j.b->data_ptr<float>() : nullptr;
     if (j.w2) a.w2 = j.w2->data_ptr<float>(), a.bias2 = j.b2->defined() ? j.b2->data_ptr<float>() : nullptr;
-    a.y = out.back().data_ptr<float>(), a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
-    if (forced >= 0 ? M >= forced : kernels::linear_prefers_broadcast(M, K, N)) {
-      a.ldxt = (M + 15) / 16 * 16;
+    a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
+    if (j.transposed_out) a.yt = out.back().data_ptr<float>(), a.ldyt = Mp;
+    else a.y = out.back().data_ptr<float>();
+    if (given_xt.defined() || j.transposed_out || takes_broadcast(M, K, N)) {
+      a.ldxt = Mp;
       if (!xt.defined()) xt = torch::empty({K, a.ldxt}, x.options());
       a.xt = xt.data_ptr<float>();
     }
@@ -120,7 +137,7 @@ std::vector<torch::Tensor> run_kernel(const torch::Tensor& x, int64_t M, const s
       const bool next_same = c + 1 < own_end && chunks[static_cast<size_t>(c + 1)].job == ch.job;
       kernels::linear(args[ch.job], ch.begin, ch.end, next_same ? chunks[static_cast<size_t>(c + 1)].end : ch.end);
     }
-  }, xt.defined() ? transpose : nullptr);
+  }, xt.defined() && !given_xt.defined() ? transpose : nullptr);
   return out;
 }
 }  // namespace
@@ -151,6 +168,23 @@ torch::Tensor gated_mlp_input(const torch::Tensor& x, const torch::nn::Linear& g
                      gate->weight.sizes() == up->weight.sizes();
   if (!fused) return silu_mul(project(gate, x), project(up, x));
   return run_kernel(x, M, {{&gate->weight, &gate->bias, &up->weight, &up->bias}})[0];
+}
+
+int64_t gated_mlp_fused_calls() { return g_fused_mlp_calls.load(std::memory_order_relaxed); }
+
+torch::Tensor gated_mlp(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up,
+                        const torch::nn::Linear& down) {
+  int64_t M = 0;
+  const torch::Tensor& wd = down->weight;
+  const bool fused = kernel_applies(x, gate->weight, gate->bias, &M) && kernel_applies(x, up->weight, up->bias, &M) &&
+                     gate->weight.sizes() == up->weight.sizes() && weight_applies(wd, down->bias, gate->weight.size(0)) &&
+                     takes_broadcast(M, x.size(-1), wd.size(1)) && takes_broadcast(M, wd.size(1), wd.size(0));
+  if (!fused) return project(down, gated_mlp_input(x, gate, up));
+  g_fused_mlp_calls.fetch_add(1, std::memory_order_relaxed);
+  KernelJob gated{&gate->weight, &gate->bias, &up->weight, &up->bias};
+  gated.transposed_out = true;
+  const torch::Tensor ht = run_kernel(x, M, {gated})[0];  // [N, M rounded up to 16]
+  return run_kernel(x, M, {{&wd, &down->bias}}, ht)[0];
 }
 
 torch::Tensor rms_norm_fp32(const torch::Tensor& x, const torch::Tensor& weight, double eps) {

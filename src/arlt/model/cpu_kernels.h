@@ -23,6 +23,15 @@ std::vector<torch::Tensor> project_many(const torch::Tensor& x, const std::vecto
 // silu_mul.
 torch::Tensor gated_mlp_input(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up);
 
+// The whole MLP, down(silu(gate(x)) * up(x)). Where the kernel takes the broadcast form for both
+// passes, the gated product is written transposed, as the down projection reads its input, so
+// neither transposes it; otherwise project(down, gated_mlp_input(x, gate, up)).
+torch::Tensor gated_mlp(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up,
+                        const torch::nn::Linear& down);
+// How many gated_mlp calls took the fused path so far (its result equals the two-step one bit
+// for bit, so tests tell the paths apart by this).
+int64_t gated_mlp_fused_calls();
+
 // An uninitialised CPU tensor in memory the kernel may back with 2 MB pages (MADV_HUGEPAGE; THP
 // in "madvise" mode, Debian's default, does nothing without it). The decode step streams the
 // weights and the KV cache from memory every step; with 4 KB pages the TLB misses and the

@@ -99,7 +99,7 @@ MLPImpl::MLPImpl(const ModelConfig& c) {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  return project(down_proj, gated_mlp_input(x, gate_proj, up_proj));
+  return gated_mlp(x, gate_proj, up_proj, down_proj);
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
