@@ -295,6 +295,24 @@ TEST(Linear, GatedMlpEqualsTorchWithTheProductTransposedInBetween) {
   EXPECT_TRUE(gate->weight.grad().defined() && up->weight.grad().defined() && down->weight.grad().defined());
 }
 
+TEST(Linear, BroadcastChunksBalanceTheThreads) {
+  // The chunk each form splits its columns into: the dot form's 64-column block; the broadcast
+  // form's 96 columns unless 64 or 48 leave the most loaded thread 2% fewer tile columns.
+  kernels::LinearArgs a;
+  a.M = 64, a.K = 512, a.N = 512;
+  EXPECT_EQ(kernels::linear_chunk(a, 2), 64);
+  float dummy = 0.f;
+  a.xt = &dummy, a.ldxt = 64;
+  EXPECT_EQ(kernels::linear_chunk(a, 2), 64);  // 96: 288 vs 224 columns; 64: 4 x 66 each
+  EXPECT_EQ(kernels::linear_chunk(a, 1), 96);  // one thread: nothing to balance
+  a.N = 1408;
+  EXPECT_EQ(kernels::linear_chunk(a, 2), 48);  // 96: 736 for one thread; 64: 726; 48: 720
+  a.N = 32000;
+  EXPECT_EQ(kernels::linear_chunk(a, 2), 96);  // 48 would save less than 2%
+  a.N = 192;
+  EXPECT_EQ(kernels::linear_chunk(a, 2), 96);  // already even
+}
+
 TEST(Linear, ProjectManyEqualsProjectForEachLayer) {
   // q, k, v in one region: layers of different widths (grouped KV), with and without bias, one
   // narrower than a chunk; each output as project() alone gives it (same kernel, same sums).

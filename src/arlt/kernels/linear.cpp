@@ -31,7 +31,28 @@ constexpr int kNR = 4;
 // of 16 rows is mostly padding, and on narrow outputs (N = 128: 122 vs 181) its 96-column blocks
 // cannot be shared out evenly between the threads.
 bool linear_prefers_broadcast(int64_t M, int64_t K, int64_t N) { return M >= 16 && N >= 384 && K >= 16; }
-int64_t linear_chunk(const LinearArgs& a) { return a.xt ? kBroadcastBlock : kDotBlock; }
+int64_t linear_chunk(const LinearArgs& a, int64_t threads) {
+  if (!a.xt) return kDotBlock;
+  // The columns (whole tiles of 6) the most loaded thread computes when parallel_for_chunks
+  // gives thread t the chunks [t C / T, (t + 1) C / T).
+  const int64_t T = std::max<int64_t>(threads, 1);
+  const auto slowest = [&](int64_t c) {
+    const int64_t C = (a.N + c - 1) / c;
+    int64_t worst = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      int64_t cols = 0;
+      for (int64_t i = t * C / T; i < (t + 1) * C / T; ++i) cols += (std::min(a.N, (i + 1) * c) - i * c + 5) / 6 * 6;
+      worst = std::max(worst, cols);
+    }
+    return worst;
+  };
+  int64_t best = kBroadcastBlock, best_cols = slowest(kBroadcastBlock);
+  for (int64_t c : {64, 48}) {  // multiples of 16: chunks start on whole cache lines of y
+    const int64_t cols = slowest(c);
+    if (cols * 50 < best_cols * 49) best = c, best_cols = cols;  // only for 2% or more
+  }
+  return best;
+}
 
 #if defined(__x86_64__)
 

@@ -120,7 +120,7 @@ std::vector<torch::Tensor> run_kernel(const torch::Tensor& x, int64_t M, const s
       if (!xt.defined()) xt = torch::empty({K, a.ldxt}, x.options());
       a.xt = xt.data_ptr<float>();
     }
-    const int64_t chunk = kernels::linear_chunk(a);
+    const int64_t chunk = kernels::linear_chunk(a, at::get_num_threads());
     for (int64_t c = 0; c < N; c += chunk) chunks.push_back({i, c, std::min(N, c + chunk)});
   }
   // x is transposed by the threads of the same region, 16-column groups of x apiece, before any
