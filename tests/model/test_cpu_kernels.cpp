@@ -239,14 +239,15 @@ TEST(Linear, BroadcastFormWritesTheOutputTransposed) {
         a.w = w.data_ptr<float>(), a.xt = xt.data_ptr<float>(), a.ldxt = ldxt, a.M = M, a.K = K, a.N = N, a.ldx = K, a.ldy = N;
         if (variant >= 1) a.bias = b.data_ptr<float>();
         if (variant == 2) a.w2 = w2.data_ptr<float>(), a.bias2 = b2.data_ptr<float>();
-        torch::Tensor y = torch::empty({M, N}), yt = torch::full({N, ldyt}, 1e30f);
+        torch::Tensor y = torch::empty({M, N}), yt = torch::full({N + 1, ldyt}, 1e30f);  // a row past N shows stray writes
         a.y = y.data_ptr<float>();
         kernels::linear(a, 0, N);
         a.y = nullptr, a.yt = yt.data_ptr<float>(), a.ldyt = ldyt;
         kernels::linear(a, 0, N / 2);
         kernels::linear(a, N / 2, N);
-        EXPECT_TRUE(torch::equal(yt.narrow(1, 0, M), y.t())) << M << "x" << N << " variant " << variant;
-        EXPECT_EQ(yt.narrow(1, M, ldyt - M).abs().max().item<float>(), 0.f) << "padding rows are zero";
+        EXPECT_TRUE(torch::equal(yt.narrow(0, 0, N).narrow(1, 0, M), y.t())) << M << "x" << N << " variant " << variant;
+        EXPECT_EQ(yt.narrow(0, 0, N).narrow(1, M, ldyt - M).abs().max().item<float>(), 0.f) << "padding rows are zero";
+        EXPECT_TRUE(torch::equal(yt[N], torch::full({ldyt}, 1e30f))) << "wrote past column N";
       }
       kernels::LinearArgs bad;
       bad.w = w.data_ptr<float>(), bad.M = M, bad.K = K, bad.N = N, bad.ldx = K;
@@ -255,6 +256,10 @@ TEST(Linear, BroadcastFormWritesTheOutputTransposed) {
       EXPECT_THROW(kernels::linear(bad, 0, N), std::invalid_argument) << "yt without xt";
       bad.xt = xt.data_ptr<float>(), bad.ldxt = ldxt, bad.ldyt = ldxt + 1;
       EXPECT_THROW(kernels::linear(bad, 0, N), std::invalid_argument) << "ldyt not a multiple of 16";
+      if (M > 16) {
+        bad.ldyt = 16;
+        EXPECT_THROW(kernels::linear(bad, 0, N), std::invalid_argument) << "ldyt below M";
+      }
     }
 }
 
@@ -264,10 +269,12 @@ TEST(Linear, GatedMlpEqualsTorchWithTheProductTransposedInBetween) {
   // in double, and bit for bit against the two-step path (the same sums in the same order).
   if (!kernels::linear_available()) GTEST_SKIP() << "this CPU has no AVX-512F";
   torch::manual_seed(24);
+  // Widths 390 (chunks of 96) and 512 (chunks of 64, partial tiles) for the transposed product.
+  for (int64_t width : {390, 512})
   for (int64_t out : {400, 100})  // 100: too narrow for the broadcast form
   for (bool bias : {false, true}) {
-    torch::nn::Linear gate(torch::nn::LinearOptions(40, 390).bias(bias)), up(torch::nn::LinearOptions(40, 390).bias(bias));
-    torch::nn::Linear down(torch::nn::LinearOptions(390, out).bias(bias));
+    torch::nn::Linear gate(torch::nn::LinearOptions(40, width).bias(bias)), up(torch::nn::LinearOptions(40, width).bias(bias));
+    torch::nn::Linear down(torch::nn::LinearOptions(width, out).bias(bias));
     torch::NoGradGuard ng;
     for (int64_t M : {1, 15, 16, 20, 64}) {
       torch::Tensor x = torch::randn({1, M, 40});
@@ -303,10 +310,10 @@ TEST(Linear, BroadcastChunksBalanceTheThreads) {
   EXPECT_EQ(kernels::linear_chunk(a, 2), 64);
   float dummy = 0.f;
   a.xt = &dummy, a.ldxt = 64;
-  EXPECT_EQ(kernels::linear_chunk(a, 2), 64);  // 96: 288 vs 224 columns; 64: 4 x 66 each
+  EXPECT_EQ(kernels::linear_chunk(a, 2), 64);  // 96: 288 vs 228 tile columns; 64: 4 x 66 each
   EXPECT_EQ(kernels::linear_chunk(a, 1), 96);  // one thread: nothing to balance
   a.N = 1408;
-  EXPECT_EQ(kernels::linear_chunk(a, 2), 48);  // 96: 736 for one thread; 64: 726; 48: 720
+  EXPECT_EQ(kernels::linear_chunk(a, 2), 48);  // the most loaded thread: 96: 738; 64: 726; 48: 720
   a.N = 32000;
   EXPECT_EQ(kernels::linear_chunk(a, 2), 96);  // 48 would save less than 2%
   a.N = 192;
@@ -404,24 +411,23 @@ TEST(Linear, ParallelForChunksRunsItsPrologueOnEveryThreadFirst) {
   // The prologue runs once for each t in [0, T), with T the threads that then take the chunks
   // (1 when serial), and every call has returned before the first chunk starts: the slow one
   // (thread 0 sleeps) shows the barrier. An exception in it is rethrown and no chunk runs.
+  const int64_t max_threads = omp_get_max_threads();
   for (int64_t n : {1, 2, 50}) {
-    std::vector<std::atomic<int>> seen(8);
-    std::atomic<int> done{0}, chunks_run{0}, calls{0};
+    const int64_t want_T = n == 1 ? 1 : std::min<int64_t>(max_threads, n);
+    std::vector<std::atomic<int>> seen(static_cast<size_t>(max_threads));
+    std::atomic<int> done{0}, chunks_run{0};
     std::atomic<int64_t> team{-1};
     kernels::parallel_for_chunks(0, n, 1, [&](int64_t, int64_t, int64_t) {
-      EXPECT_EQ(done.load(), calls.load()) << "a chunk started before every prologue had returned";
+      EXPECT_EQ(done.load(), want_T) << "a chunk started before every prologue had returned";
       chunks_run++;
     }, [&](int64_t t, int64_t T) {
-      calls++;
       team = T;
-      ASSERT_TRUE(0 <= t && t < T && T <= 8);
-      seen[static_cast<size_t>(t)]++;
+      if (0 <= t && t < T && T <= max_threads) seen[static_cast<size_t>(t)]++;
       if (t == 0) std::this_thread::sleep_for(std::chrono::milliseconds(30));
       done++;
     });
-    const int64_t T = team.load();
-    EXPECT_EQ(T, n == 1 ? 1 : std::min<int64_t>(omp_get_max_threads(), n)) << n;
-    for (int64_t t = 0; t < 8; ++t) EXPECT_EQ(seen[static_cast<size_t>(t)].load(), t < T ? 1 : 0) << n << " thread " << t;
+    EXPECT_EQ(team.load(), want_T) << n;
+    for (int64_t t = 0; t < max_threads; ++t) EXPECT_EQ(seen[static_cast<size_t>(t)].load(), t < want_T ? 1 : 0) << n << " thread " << t;
     EXPECT_EQ(chunks_run.load(), n);
   }
   std::atomic<int> chunks_run{0};

@@ -34,13 +34,14 @@ bool linear_available();
 
 // Computes the output columns [n_begin, n_end) for every row. Column ranges are independent:
 // callers split [0, N) across threads (in chunks of linear_chunk(a, threads) for speed).
-// prefetch_end (at least n_end, at most N): where the caller's next columns end, so the kernel
-// may prefetch W's rows past n_end up to there (the next chunk of a parallel_for_chunks share).
+// prefetch_end (at least n_end, at most N): where the caller's next columns end, so the dot form
+// may prefetch W's rows past n_end up to there (the next chunk of a parallel_for_chunks share);
+// the broadcast form prefetches a tile ahead on its own.
 void linear(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_end = -1);
 // The chunk of columns to split [0, N) into for `threads` threads (parallel_for_chunks): the
 // dot form's block; in the broadcast form 96, 64 or 48 columns, whichever leaves the most loaded
-// thread the fewest tile columns to compute (N = 512 in blocks of 96 gives one thread 288
-// columns and the other 224; in chunks of 64, 264 each with the partial tiles).
+// thread the fewest columns to compute, counted in whole 6-column tiles (N = 512 in chunks of
+// 96 gives one thread 288 and the other 228; in chunks of 64, 264 each).
 int64_t linear_chunk(const LinearArgs& a, int64_t threads);
 
 // Whether the broadcast form (LinearArgs::xt) is the faster one for this shape (bench/linear).

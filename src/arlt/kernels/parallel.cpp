@@ -58,15 +58,13 @@ void parallel_for_chunks(int64_t begin, int64_t end, int64_t chunk,
   std::exception_ptr error;
   std::atomic_flag failed = ATOMIC_FLAG_INIT;
   std::atomic<bool> stop{false};
-  int64_t team = threads;  // the threads the runtime started (fewer than asked, at worst)
 #pragma omp parallel
   {
     // Every share is visited by every thread (its own first), so shares whose thread the runtime
     // did not start are still done.
     const int64_t me = omp_get_thread_num();
     if (prologue) {
-#pragma omp single
-      team = std::min<int64_t>(threads, omp_get_num_threads());  // its implied barrier publishes team
+      const int64_t team = std::min<int64_t>(threads, omp_get_num_threads());  // fewer than asked, at worst
       if (me < team) {
         try {
           prologue(me, team);

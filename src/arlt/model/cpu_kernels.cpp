@@ -52,9 +52,6 @@ void place_parameters_on_huge_pages(torch::nn::Module& module) {
 }
 
 namespace {
-// Whether kernels::linear computes x W^T + b exactly as torch::linear would (else torch runs it:
-// autograd, another device, dtype or layout, a bias that broadcasts, a bad shape torch should
-// report); M is then x's row count.
 // The weight side of kernel_applies: W [N, K] and its bias as the kernel reads them.
 bool weight_applies(const torch::Tensor& weight, const torch::Tensor& bias, int64_t K) {
   if (weight.layout() != torch::kStrided || weight.dim() != 2 || weight.size(1) != K || K <= 0) return false;
@@ -63,6 +60,9 @@ bool weight_applies(const torch::Tensor& weight, const torch::Tensor& bias, int6
   return inference_fp32({&weight}) && weight.is_contiguous() && bias_ok && kernels::linear_available();
 }
 
+// Whether kernels::linear computes x W^T + b exactly as torch::linear would (else torch runs it:
+// autograd, another device, dtype or layout, a bias that broadcasts, a bad shape torch should
+// report); M is then x's row count.
 bool kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t* M) {
   const bool ok = x.layout() == torch::kStrided && x.dim() >= 1 && weight_applies(weight, bias, x.size(-1));
   *M = ok ? x.numel() / x.size(-1) : -1;
@@ -84,9 +84,10 @@ bool takes_broadcast(int64_t M, int64_t K, int64_t N) {
 }
 
 // The jobs on the same x (M rows, each job's weights passing kernel_applies) in one parallel
-// region: their columns in chunks of whole blocks of the form each takes, a chunk never
-// straddling two jobs, shared out so a slower thread is helped. x is transposed once, for the
-// jobs that take the broadcast form.
+// region: their columns in chunks of kernels::linear_chunk for the form each takes (its balance
+// reckons with one job at a time: q, k and v together are shared out only about as well), a
+// chunk never straddling two jobs, shared out so a slower thread is helped. x is transposed
+// once, in the region's prologue, for the jobs that take the broadcast form.
 // With given_xt ([K, M rounded up to 16], as transpose_rows writes it) x is that, transposed
 // already, and every job takes the broadcast form; x then only gives the output's leading shape.
 std::vector<torch::Tensor> run_kernel(const torch::Tensor& x, int64_t M, const std::vector<KernelJob>& jobs,
@@ -162,11 +163,17 @@ std::vector<torch::Tensor> project_many(const torch::Tensor& x, const std::vecto
   return run_kernel(x, M, jobs);
 }
 
+namespace {
+// Whether gate and up run in one kernel pass on x (M its row count).
+bool gated_applies(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up, int64_t* M) {
+  return kernel_applies(x, gate->weight, gate->bias, M) && kernel_applies(x, up->weight, up->bias, M) &&
+         gate->weight.sizes() == up->weight.sizes();
+}
+}  // namespace
+
 torch::Tensor gated_mlp_input(const torch::Tensor& x, const torch::nn::Linear& gate, const torch::nn::Linear& up) {
   int64_t M = 0;
-  const bool fused = kernel_applies(x, gate->weight, gate->bias, &M) && kernel_applies(x, up->weight, up->bias, &M) &&
-                     gate->weight.sizes() == up->weight.sizes();
-  if (!fused) return silu_mul(project(gate, x), project(up, x));
+  if (!gated_applies(x, gate, up, &M)) return silu_mul(project(gate, x), project(up, x));
   return run_kernel(x, M, {{&gate->weight, &gate->bias, &up->weight, &up->bias}})[0];
 }
 
@@ -176,8 +183,7 @@ torch::Tensor gated_mlp(const torch::Tensor& x, const torch::nn::Linear& gate, c
                         const torch::nn::Linear& down) {
   int64_t M = 0;
   const torch::Tensor& wd = down->weight;
-  const bool fused = kernel_applies(x, gate->weight, gate->bias, &M) && kernel_applies(x, up->weight, up->bias, &M) &&
-                     gate->weight.sizes() == up->weight.sizes() && weight_applies(wd, down->bias, gate->weight.size(0)) &&
+  const bool fused = gated_applies(x, gate, up, &M) && weight_applies(wd, down->bias, gate->weight.size(0)) &&
                      takes_broadcast(M, x.size(-1), wd.size(1)) && takes_broadcast(M, wd.size(1), wd.size(0));
   if (!fused) return project(down, gated_mlp_input(x, gate, up));
   g_fused_mlp_calls.fetch_add(1, std::memory_order_relaxed);
