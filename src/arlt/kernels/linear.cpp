@@ -23,6 +23,7 @@ constexpr int64_t kDotBlock = 64;        // each form's column block (kNB, kBNB 
 constexpr int64_t kBroadcastBlock = 96;
 constexpr int kMR = 6;  // 6 x 4 measured best on the decode shapes (3 x 8, 2 x 12, 4 x 4 were slower)
 constexpr int kNR = 4;
+constexpr int kBMV = 4, kBNR = 6;  // the broadcast form's tile: 4 vectors of 16 rows by 6 columns
 }  // namespace
 
 // Measured with bench/linear (2026-12-03, Xeon VM, evening): with its accumulators held over all
@@ -33,7 +34,7 @@ constexpr int kNR = 4;
 bool linear_prefers_broadcast(int64_t M, int64_t K, int64_t N) { return M >= 16 && N >= 384 && K >= 16; }
 int64_t linear_chunk(const LinearArgs& a, int64_t threads) {
   if (!a.xt) return kDotBlock;
-  // The columns (whole tiles of 6) the most loaded thread computes when parallel_for_chunks
+  // The columns (whole tiles of kBNR) the most loaded thread computes when parallel_for_chunks
   // gives thread t the chunks [t C / T, (t + 1) C / T).
   const int64_t T = std::max<int64_t>(threads, 1);
   const auto slowest = [&](int64_t c) {
@@ -41,7 +42,7 @@ int64_t linear_chunk(const LinearArgs& a, int64_t threads) {
     int64_t worst = 0;
     for (int64_t t = 0; t < T; ++t) {
       int64_t cols = 0;
-      for (int64_t i = t * C / T; i < (t + 1) * C / T; ++i) cols += (std::min(a.N, (i + 1) * c) - i * c + 5) / 6 * 6;
+      for (int64_t i = t * C / T; i < (t + 1) * C / T; ++i) cols += (std::min(a.N, (i + 1) * c) - i * c + kBNR - 1) / kBNR * kBNR;
       worst = std::max(worst, cols);
     }
     return worst;
@@ -85,6 +86,13 @@ inline __m256 hsum8(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m51
 }
 
 static_assert(kNR == 4 && kMR % 2 == 0, "the reduction takes two rows of four columns at a time");
+
+// 16 outputs from their products with W (g) and, when gated, with W2 (u): g + b, or
+// silu(g + b) * (u + b2). Every epilogue of both forms ends with this.
+inline __m512 finish16(__m512 g, __m512 u, __m512 b, __m512 b2, bool gated) {
+  g = _mm512_add_ps(g, b);
+  return gated ? silu_times16(g, _mm512_add_ps(u, b2)) : g;
+}
 
 
 // out[p] = [x row 2p . W rows 0-3, x row 2p+1 . W rows 0-3].
@@ -196,10 +204,9 @@ void run(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_e
       const float* br2 = buf2.data() + m * kNB;
       for (int64_t n = b0; n < b1; n += 16) {
         const __mmask16 k = first16(b1 - n);
-        __m512 g = _mm512_maskz_loadu_ps(k, br + (n - b0)), u = _mm512_maskz_loadu_ps(k, br2 + (n - b0));
-        if (a.bias) g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(k, a.bias + n));
-        if (a.bias2) u = _mm512_add_ps(u, _mm512_maskz_loadu_ps(k, a.bias2 + n));
-        _mm512_mask_storeu_ps(yr + n, k, silu_times16(g, u));
+        const __m512 b = a.bias ? _mm512_maskz_loadu_ps(k, a.bias + n) : _mm512_setzero_ps();
+        const __m512 b2 = a.bias2 ? _mm512_maskz_loadu_ps(k, a.bias2 + n) : _mm512_setzero_ps();
+        _mm512_mask_storeu_ps(yr + n, k, finish16(_mm512_maskz_loadu_ps(k, br + (n - b0)), _mm512_maskz_loadu_ps(k, br2 + (n - b0)), b, b2, true));
       }
     }
   }
@@ -211,10 +218,10 @@ void run(const LinearArgs& a, int64_t n_begin, int64_t n_end, int64_t prefetch_e
 // broadcasts kBNR values of W, for kBMV * kBNR fused multiply-adds, and no horizontal sums at
 // all. The tiles of a block of kBNB columns add into a column-major buffer [kBNB, Mp], which is
 // transposed into y 16 x 16 at a time at the block's end.
-constexpr int kBMV = 4, kBNR = 6;
 constexpr int64_t kBNB = kBroadcastBlock;  // 16 tiles of 6
 // K chunk: a tile keeps its accumulators in registers over all of K up to here (xt streams from
-// L2); chunks of 64 that stay in L1 but reload the accumulators were 9% slower (bench/linear).
+// L2). Chunks of 64 that stay in L1 but reload the accumulators: 250-260 against 273-282 GFLOP/s
+// (64 x 512 x 32000, cold weights, 2 threads, a micro-benchmark of this file, 3 runs each).
 constexpr int64_t kBKC = 2048;
 static_assert(kBNB % kBNR == 0, "whole tiles fit in a block's buffer");
 
@@ -259,9 +266,9 @@ void btile(const float* xt, int64_t ldxt, const float* const* wr, int64_t kc, fl
 }
 
 // The block [b0, b1) of y's columns into buf [kBNB, Mp] (column-major). W's rows come from
-// memory by the hardware prefetchers and each tile's prefetch of the next tile into L1; a
-// software prefetch of the next block into L2 (as block() does) was 9% slower here: its bursts
-// of prefetches stall the loads behind them.
+// memory by the hardware prefetchers and each tile's prefetch of the next tile into L1. A
+// software prefetch of the next block into L2 as block() does (up to 192 lines per tile, in a
+// burst) stalled the loads behind it: 216 against 272 GFLOP/s in the same micro-benchmark (one run each).
 void bblock(const LinearArgs& a, const float* W, int64_t b0, int64_t b1, int64_t Mp, float* buf) {
   const float* wr[kBNR];
   for (int64_t k0 = 0; k0 < a.K; k0 += kBKC) {
@@ -306,8 +313,7 @@ void run_broadcast(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
         for (int64_t m0 = 0; m0 < a.ldyt; m0 += 16) {
           __m512 y = _mm512_setzero_ps();
           if (m0 < a.M) {
-            y = _mm512_add_ps(_mm512_loadu_ps(br + m0), bias);
-            if (br2) y = silu_times16(y, _mm512_add_ps(_mm512_loadu_ps(br2 + m0), bias2));
+            y = finish16(_mm512_loadu_ps(br + m0), br2 ? _mm512_loadu_ps(br2 + m0) : y, bias, bias2, br2);
             if (m0 + 16 > a.M) y = _mm512_maskz_mov_ps(tail, y);  // rows past M stay 0
           }
           _mm512_storeu_ps(yr + m0, y);
@@ -330,11 +336,8 @@ void run_broadcast(const LinearArgs& a, int64_t n_begin, int64_t n_end) {
           transpose16(u);
         }
         const int64_t rows = std::min<int64_t>(16, a.M - m0);
-        for (int64_t i = 0; i < rows; ++i) {
-          __m512 y = _mm512_add_ps(r[i], bias);
-          if (a.w2) y = silu_times16(y, _mm512_add_ps(u[i], bias2));
-          _mm512_mask_storeu_ps(a.y + (m0 + i) * a.ldy + b0 + c0, cm, y);
-        }
+        for (int64_t i = 0; i < rows; ++i)
+          _mm512_mask_storeu_ps(a.y + (m0 + i) * a.ldy + b0 + c0, cm, finish16(r[i], a.w2 ? u[i] : r[i], bias, bias2, a.w2));
       }
     }
   }
