@@ -41,7 +41,9 @@ TEST(Linear, KernelEqualsTorchOnEdgeShapes) {
       for (int64_t N : {1, 3, 4, 9, 70}) {
         torch::Tensor x = torch::randn({M, K}), w = torch::randn({N, K}), b = torch::randn({N});
         for (bool bias : {false, true}) {
-          torch::Tensor want = torch::nn::functional::linear(x, w, bias ? b : torch::Tensor());
+          const torch::Tensor bb = bias ? b : torch::Tensor();
+          torch::Tensor want = torch::nn::functional::linear(x.to(torch::kFloat64), w.to(torch::kFloat64),
+                                                             bias ? b.to(torch::kFloat64) : torch::Tensor());
           torch::Tensor y = torch::full({M, N}, 1e30f);  // untouched cells would show
           kernels::LinearArgs a;
           a.x = x.data_ptr<float>(), a.w = w.data_ptr<float>(), a.bias = bias ? b.data_ptr<float>() : nullptr;
@@ -50,7 +52,7 @@ TEST(Linear, KernelEqualsTorchOnEdgeShapes) {
           const int64_t cut = N / 2;
           kernels::linear(a, 0, cut);
           kernels::linear(a, cut, N);
-          EXPECT_LT(max_abs_diff(y, want), 1e-4 * std::sqrt(static_cast<double>(K))) << M << "x" << K << "x" << N << " bias " << bias;
+          EXPECT_TRUE(test::within_bound(y, want, test::linear_error_bound(x, w, bb))) << M << "x" << K << "x" << N << " bias " << bias;
         }
       }
 }
@@ -76,8 +78,7 @@ TEST(Linear, BroadcastFormEqualsTorchOnEdgeShapes) {
         if (ldxt > M) ASSERT_EQ(xt.narrow(1, M, ldxt - M).abs().max().item<float>(), 0.f) << "padding rows are zero";
         for (int variant = 0; variant < 3; ++variant) {  // plain, bias, gated with biases
           const bool bias = variant >= 1, gated = variant == 2;
-          // The exact result (in double) and torch's in fp32: the kernel may be off by what
-          // fp32 rounding costs torch, times 8 (the gated product's error grows with K), plus 2e-5 sqrt(K).
+          // The exact result (in double) and the bound of fp32 sums in any order (test_util.h).
           const auto f = [&](const torch::Tensor& x_, const torch::Tensor& w_, const torch::Tensor& w2_, const torch::Tensor& b_,
                              const torch::Tensor& b2_) {
             torch::Tensor lin = torch::nn::functional::linear(x_, w_, bias ? b_ : torch::Tensor());
@@ -85,7 +86,12 @@ TEST(Linear, BroadcastFormEqualsTorchOnEdgeShapes) {
           };
           const auto d = [](const torch::Tensor& t) { return t.to(torch::kFloat64); };
           torch::Tensor want = f(d(x), d(w), d(w2), d(b), d(b2));
-          const double torch_err = max_abs_diff(f(x, w, w2, b, b2).to(torch::kFloat64), want);
+          torch::Tensor bound = test::linear_error_bound(x, w, bias ? b : torch::Tensor());
+          if (gated) {
+            const torch::Tensor bd = bias ? d(b) : torch::Tensor();
+            bound = test::gated_error_bound(torch::nn::functional::linear(d(x), d(w), bd), bound,
+                                            torch::nn::functional::linear(d(x), d(w2), d(b2)), test::linear_error_bound(x, w2, b2));
+          }
           torch::Tensor ys = torch::full({M, ldy}, 1e30f);
           kernels::LinearArgs a;
           a.x = xs.data_ptr<float>(), a.w = w.data_ptr<float>(), a.bias = bias ? b.data_ptr<float>() : nullptr;
@@ -96,8 +102,7 @@ TEST(Linear, BroadcastFormEqualsTorchOnEdgeShapes) {
           kernels::linear(a, 0, cut1, cut2);
           kernels::linear(a, cut1, cut2);
           kernels::linear(a, cut2, N);
-          EXPECT_LT(max_abs_diff(ys.narrow(1, 0, N).to(torch::kFloat64), want), 8 * torch_err + 2e-5 * std::sqrt(static_cast<double>(K)))
-              << M << "x" << K << "x" << N << " variant " << variant;
+          EXPECT_TRUE(test::within_bound(ys.narrow(1, 0, N), want, bound)) << M << "x" << K << "x" << N << " variant " << variant;
           EXPECT_TRUE(torch::equal(ys.narrow(1, N, ldy - N), torch::full({M, ldy - N}, 1e30f))) << "wrote past its columns";
         }
       }
@@ -121,12 +126,12 @@ TEST(Linear, ProjectTakesTheBroadcastFormForManyRows) {
   torch::NoGradGuard ng;
   torch::manual_seed(22);
   torch::Tensor x = torch::randn({40, 96}), w = torch::randn({9000, 96}) / 8;
-  torch::Tensor want = torch::nn::functional::linear(x, w);
+  torch::Tensor want = torch::nn::functional::linear(x.to(torch::kFloat64), w.to(torch::kFloat64));
   std::vector<torch::Tensor> ys;
   for (int64_t forced : {-1, 0, 1 << 20}) {
     model::set_linear_broadcast_rows(forced);
     ys.push_back(model::project(x, w));
-    EXPECT_LT(max_abs_diff(ys.back(), want), 1e-4) << forced;
+    EXPECT_TRUE(test::within_bound(ys.back(), want, test::linear_error_bound(x, w))) << forced;
   }
   model::set_linear_broadcast_rows(-1);
   // The two forms sum in different orders, so their outputs differ in the last bits: the default
@@ -143,7 +148,7 @@ TEST(Linear, KernelColumnRangesBlocksAndStrides) {
   const int64_t M = 11, K = 37, N = 203, ldx = 50, ldy = 210;
   torch::Tensor xs = torch::randn({M, ldx}), w = torch::randn({N, K}), b = torch::randn({N});
   torch::Tensor x = xs.narrow(1, 0, K);
-  torch::Tensor want = torch::nn::functional::linear(x, w, b);
+  torch::Tensor want = torch::nn::functional::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), b.to(torch::kFloat64));
   torch::Tensor ys = torch::full({M, ldy}, 1e30f);
   kernels::LinearArgs a;
   a.x = xs.data_ptr<float>(), a.w = w.data_ptr<float>(), a.bias = b.data_ptr<float>(), a.y = ys.data_ptr<float>();
@@ -151,7 +156,7 @@ TEST(Linear, KernelColumnRangesBlocksAndStrides) {
   kernels::linear(a, 0, 3);
   kernels::linear(a, 3, 150);
   kernels::linear(a, 150, N);
-  EXPECT_LT(max_abs_diff(ys.narrow(1, 0, N), want), 1e-4);
+  EXPECT_TRUE(test::within_bound(ys.narrow(1, 0, N), want, test::linear_error_bound(x, w, b)));
   EXPECT_TRUE(torch::equal(ys.narrow(1, N, ldy - N), torch::full({M, ldy - N}, 1e30f))) << "wrote past its columns";
 }
 
@@ -165,7 +170,8 @@ TEST(Linear, ProjectUsesTheKernelOnlyWhereItMay) {
     KernelRows on(1 << 20);
     torch::Tensor y = model::project(x, w, b);
     EXPECT_EQ(y.sizes(), want.sizes());
-    EXPECT_LT(max_abs_diff(y, want), 1e-4);
+    EXPECT_TRUE(test::within_bound(y, torch::nn::functional::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), b.to(torch::kFloat64)),
+                                   test::linear_error_bound(x, w, b)));
     if (kernels::linear_available()) EXPECT_FALSE(torch::equal(y, want)) << "the kernel did not run";
     // What the kernel must not take goes to torch::linear, bit for bit: a transposed (not
     // contiguous) weight, a double weight, a bias that broadcasts.
@@ -202,12 +208,16 @@ TEST(Linear, GatedMlpInputFusedEqualsTorch) {
       for (int64_t M : {1, 7, 64}) {
         torch::Tensor x = torch::randn({M, 48});
         torch::Tensor want = torch::silu(gate(x)) * up(x);
+        const auto exact = [&](const torch::nn::Linear& l) {
+          return torch::nn::functional::linear(x.to(torch::kFloat64), l->weight.to(torch::kFloat64),
+                                               bias ? l->bias.to(torch::kFloat64) : torch::Tensor());
+        };
+        const auto err = [&](const torch::nn::Linear& l) { return test::linear_error_bound(x, l->weight, bias ? l->bias : torch::Tensor()); };
+        const torch::Tensor bound = test::gated_error_bound(exact(gate), err(gate), exact(up), err(up));
         KernelRows on(1 << 20);
         torch::Tensor got = model::gated_mlp_input(x, gate, up);
         EXPECT_EQ(got.sizes(), want.sizes());
-        // Gates in the hundreds: the two products' float sums differ by rounding, relative to that scale.
-        const double scale = 1.0 + want.abs().max().item<double>();
-        EXPECT_LT(max_abs_diff(got, want), 2e-6 * scale) << bias << " " << N << " " << M << " " << max_abs_diff(got, want);
+        EXPECT_TRUE(test::within_bound(got, torch::silu(exact(gate)) * exact(up), bound)) << bias << " " << N << " " << M;
         if (M == 64 && N >= 70) EXPECT_TRUE((gate(x) < -87).any().item<bool>()) << "no gate below silu's cut-off";
         if (kernels::linear_available() && M == 64) EXPECT_FALSE(torch::equal(got, want)) << "the kernel did not run";
       }
@@ -283,14 +293,21 @@ TEST(Linear, GatedMlpEqualsTorchWithTheProductTransposedInBetween) {
       };
       const torch::Tensor xd = x.to(torch::kFloat64);
       torch::Tensor want = d(down, torch::silu(d(gate, xd)) * d(up, xd));
+      // The gated product's bound, carried through down (|W| times it) plus down's own sums.
+      const auto e = [&](const torch::nn::Linear& l) { return test::linear_error_bound(x, l->weight, l->bias); };
+      const torch::Tensor h = torch::silu(d(gate, xd)) * d(up, xd), eh = test::gated_error_bound(d(gate, xd), e(gate), d(up, xd), e(up));
+      const torch::Tensor wd = down->weight.to(torch::kFloat64).abs();
+      torch::Tensor sum_abs = torch::matmul(h.abs() + eh, wd.t());
+      if (bias) sum_abs = sum_abs + down->bias.to(torch::kFloat64).abs();
+      const torch::Tensor bound = torch::matmul(eh, wd.t()) + test::gamma_fp32(width + 1) * sum_abs;
       KernelRows on(1 << 20);
       const int64_t fused_before = model::gated_mlp_fused_calls();
       torch::Tensor got = model::gated_mlp(x, gate, up, down);
       EXPECT_EQ(model::gated_mlp_fused_calls() - fused_before, M >= 16 && out == 400 ? 1 : 0) << M << " rows, " << out;
       ASSERT_EQ(got.sizes(), want.sizes());
-      EXPECT_LT(max_abs_diff(got.to(torch::kFloat64), want), 1e-5 * (1.0 + want.abs().max().item<double>())) << bias << " " << M;
+      EXPECT_TRUE(test::within_bound(got, want, bound)) << bias << " " << M;
       torch::Tensor two_step = model::project(down, model::gated_mlp_input(x, gate, up));
-      EXPECT_LT(max_abs_diff(two_step.to(torch::kFloat64), want), 1e-5 * (1.0 + want.abs().max().item<double>())) << bias << " " << M;
+      EXPECT_TRUE(test::within_bound(two_step, want, bound)) << bias << " " << M;
       EXPECT_TRUE(torch::equal(got, two_step)) << bias << " " << M;
     }
   }
@@ -335,7 +352,8 @@ TEST(Linear, ProjectManyEqualsProjectForEachLayer) {
       EXPECT_TRUE(torch::equal(outs[0], model::project(q, x))) << M;
       EXPECT_TRUE(torch::equal(outs[1], model::project(k, x))) << M;
       EXPECT_TRUE(torch::equal(outs[2], model::project(v, x))) << M;
-      EXPECT_LT(max_abs_diff(outs[1], k(x)), 1e-4) << M;
+      EXPECT_TRUE(test::within_bound(outs[1], torch::nn::functional::linear(x.to(torch::kFloat64), k->weight.to(torch::kFloat64), k->bias.to(torch::kFloat64)),
+                                     test::linear_error_bound(x, k->weight, k->bias))) << M;
     }
     // With autograd on: torch::linear for each, gradients flow.
     auto outs = model::project_many(x, {&q, &k, &v});
@@ -516,14 +534,15 @@ TEST(Fused, RmsNormAndSiluMulEqualTorch) {
   torch::manual_seed(5);
   for (int64_t D : {1, 7, 64, 513}) {
     torch::Tensor x = torch::randn({3, 5, D}) * 3, w = torch::randn({D});
-    torch::Tensor want = x * torch::rsqrt(x.pow(2).mean(-1, true) + 1e-6) * w;
+    const torch::Tensor xd = x.to(torch::kFloat64);  // the exact result, not torch's fp32 one
+    torch::Tensor want = xd * torch::rsqrt(xd.pow(2).mean(-1, true) + 1e-6) * w.to(torch::kFloat64);
     EXPECT_LT(max_abs_diff(model::rms_norm_fp32(x, w, 1e-6), want), 1e-5) << D;
   }
   // silu over the whole float range that matters, extremes included.
   torch::Tensor g = torch::cat({torch::linspace(-100, 100, 20001), torch::tensor({-1e30f, -1e36f, -3e38f, 1e30f, 0.f, -87.5f, 88.5f})});
   torch::Tensor u = torch::randn(g.sizes());
-  torch::Tensor want = torch::silu(g) * u, got = model::silu_mul(g, u);
-  EXPECT_TRUE(torch::allclose(got, want, 1e-6, 1e-6)) << max_abs_diff(got, want);
+  torch::Tensor want = torch::silu(g.to(torch::kFloat64)) * u.to(torch::kFloat64), got = model::silu_mul(g, u);
+  EXPECT_TRUE(torch::allclose(got.to(torch::kFloat64), want, 1e-6, 1e-6)) << max_abs_diff(got, want);
   EXPECT_FALSE(got.isnan().any().item<bool>());
   EXPECT_LT(got.narrow(0, 20001, 3).abs().max().item<float>(), 1e-30f) << "silu of a huge negative gate is 0";
 }
@@ -537,7 +556,7 @@ TEST(Fused, TokenLogpAndEntropyEqualTorch) {
   for (double temp : {1.0, 0.7}) {
     auto [logp, ent] = model::token_logp_entropy(logits, target, temp, true);
     ASSERT_TRUE(logp.defined() && ent.defined());
-    torch::Tensor lsm = torch::log_softmax(logits / temp, -1);
+    torch::Tensor lsm = torch::log_softmax(logits.to(torch::kFloat64) / temp, -1);
     torch::Tensor want_logp = lsm.gather(-1, target.unsqueeze(-1)).squeeze(-1);
     torch::Tensor want_ent = -(lsm.exp() * lsm.nan_to_num(0, 0, 0)).sum(-1);
     EXPECT_LT(max_abs_diff(logp, want_logp), 1e-5) << temp;
