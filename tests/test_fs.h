@@ -6,7 +6,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
+
+#include "arlt/base/error.h"
 
 namespace arlt::test {
 
@@ -49,6 +52,19 @@ inline CommandResult run_command(const std::string& cmd) {
   int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// The message of the arlt::Error that f throws, which must be a bad-input error (exit code 2);
+// a failure when f throws nothing.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 2) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an arlt::Error";
+  return "";
 }
 
 }  // namespace arlt::test

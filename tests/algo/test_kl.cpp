@@ -6,7 +6,6 @@
 #include <cmath>
 #include <limits>
 
-#include "arlt/algo/entropy.h"
 #include "arlt/algo/kl.h"
 #include "arlt/base/error.h"
 #include "../test_util.h"
@@ -97,23 +96,3 @@ TEST(AlgoKLController, BadSettingsAreErrors) {
   EXPECT_THROW(c.update(1.0, -1), arlt::Error);
 }
 
-TEST(AlgoEntropy, ByHand) {
-  // [0, 0]: uniform over 2 -> ln2 = 0.6931472; [0, ln3]: p = 0.25, 0.75 ->
-  // -(0.25 ln0.25 + 0.75 ln0.75) = 0.3465736 + 0.2157616 = 0.5623351; the same shifted by 1000 (stable);
-  // [0, 0, -inf]: the masked entry has p = 0 and adds nothing -> ln2.
-  const float inf = std::numeric_limits<float>::infinity();
-  torch::Tensor logits = torch::tensor({{{0.0f, 0.0f, -inf}, {0.0f, std::log(3.0f), -inf}},
-                                        {{1000.0f, 1000.0f + std::log(3.0f), -inf}, {0.0f, 0.0f, 0.0f}}});
-  // Row [0,0,0]: uniform over 3 -> ln3 = 1.0986123.
-  torch::Tensor h = entropy_from_logits(logits);
-  expect_close(h, torch::tensor({{0.6931472, 0.5623351}, {0.5623351, 1.0986123}}, F));
-}
-
-TEST(AlgoEntropy, GradientByHand) {
-  // dH/dl_i = -p_i (ln p_i + H). For [0, ln3]: p = 0.25, 0.75, H = 0.5623351:
-  //   -0.25 * (-1.3862944 + 0.5623351) = 0.2059898; -0.75 * (-0.2876821 + 0.5623351) = -0.2059898.
-  // A -inf logit gets a zero gradient, not nan.
-  torch::Tensor l = torch::tensor({0.0f, std::log(3.0f), -std::numeric_limits<float>::infinity()}).requires_grad_(true);
-  entropy_from_logits(l).backward();
-  expect_close(l.grad(), torch::tensor({0.2059898, -0.2059898, 0.0}, F));
-}

@@ -113,10 +113,10 @@ TEST(AlgoPolicyLoss, AggregationThroughOptions) {
   //   seq-mean-token-mean: (-2.8/3 + 3.8/2) / 2 = (-0.9333333 + 1.9)/2 = 0.4833333.
   PpoCase c;
   PolicyLossOptions opt;
-  opt.norm_tokens = 10;
+  opt.aggregation.norm_tokens = 10;
   EXPECT_NEAR(policy_loss("ppo", c.logp, c.old_logp, c.adv, c.mask, opt).loss.item<double>(), 0.1, 1e-6);
   opt = {};
-  opt.aggregation = "seq-mean-token-mean";
+  opt.aggregation.mode = "seq-mean-token-mean";
   EXPECT_NEAR(policy_loss("ppo", c.logp, c.old_logp, c.adv, c.mask, opt).loss.item<double>(), 0.4833333, 1e-6);
 }
 
@@ -154,7 +154,7 @@ TEST(AlgoPolicyLoss, GspoEqualsPpoWhenARowHasOneLogRatio) {
   torch::Tensor mask = torch::tensor({{1.0, 1.0, 0.0}, {1.0, 1.0, 1.0}}, F);
   for (const auto& mode : aggregation_modes()) {
     PolicyLossOptions opt;
-    opt.aggregation = mode;
+    opt.aggregation.mode = mode;
     torch::Tensor lp = (old + lr).detach().requires_grad_(true), lg = (old + lr).detach().requires_grad_(true);
     auto p = policy_loss("ppo", lp, old, adv, mask, opt);
     auto g = policy_loss("gspo", lg, old, adv, mask, opt);
@@ -179,7 +179,7 @@ TEST(AlgoPolicyLoss, BadNamesAndOptionsAreErrors) {
     EXPECT_NE(msg.find("gspo, ppo"), std::string::npos) << msg;
   }
   PolicyLossOptions opt;
-  opt.aggregation = "mean";
+  opt.aggregation.mode = "mean";
   try {
     policy_loss("ppo", c.logp, c.old_logp, c.adv, c.mask, opt);
     FAIL() << "no error";
@@ -201,7 +201,7 @@ TEST(AlgoAggregation, EveryModeByHand) {
   torch::Tensor loss = torch::tensor({{1.0f, 2.0f, nan, nan}, {3.0f, 4.0f, 5.0f, 6.0f}, {7.0f, nan, nan, nan}});
   torch::Tensor mask = torch::tensor({{1.0, 1.0, 0.0, 0.0}, {1.0, 1.0, 1.0, 1.0}, {1.0, 0.0, 0.0, 0.0}}, F);
   auto agg = [&](const std::string& mode, double nt = 0, double ns = 0, double ml = 0) {
-    return aggregate_loss(loss, mask, mode, nt, ns, ml).item<double>();
+    return aggregate_loss(loss, mask, {mode, nt, ns, ml}).item<double>();
   };
   EXPECT_NEAR(agg("token-mean"), 28.0 / 7, 1e-6);                   // 4
   EXPECT_NEAR(agg("token-mean", 14), 28.0 / 14, 1e-6);              // 2: the mini-batch has 14 tokens
@@ -217,11 +217,11 @@ TEST(AlgoAggregation, EveryModeByHand) {
 TEST(AlgoAggregation, EmptyMaskAndEmptyRowGiveNoNan) {
   torch::Tensor loss = torch::ones({2, 3}, F);
   for (const auto& mode : aggregation_modes())
-    EXPECT_EQ(aggregate_loss(loss, torch::zeros({2, 3}, F), mode).item<double>(), 0.0) << mode;
+    EXPECT_EQ(aggregate_loss(loss, torch::zeros({2, 3}, F), {mode}).item<double>(), 0.0) << mode;
   // Row 1 is empty: seq-mean-token-mean = (1 + 0) / 2 rows = 0.5.
   torch::Tensor mask = torch::tensor({{1.0, 1.0, 0.0}, {0.0, 0.0, 0.0}}, F);
-  EXPECT_NEAR(aggregate_loss(loss, mask, "seq-mean-token-mean").item<double>(), 0.5, 1e-7);
-  EXPECT_THROW(aggregate_loss(loss, mask, "sum"), arlt::Error);
+  EXPECT_NEAR(aggregate_loss(loss, mask, {"seq-mean-token-mean"}).item<double>(), 0.5, 1e-7);
+  EXPECT_THROW(aggregate_loss(loss, mask, {"sum"}), arlt::Error);
 }
 
 TEST(AlgoValueLoss, ClippedValueLossByHand) {
@@ -243,7 +243,7 @@ TEST(AlgoValueLoss, ClippedValueLossByHand) {
   out.loss.backward();
   expect_close(v.grad(), torch::tensor({{0.0, -0.3333333}, {0.6666667, 0.0}}, F));
   EXPECT_FALSE(old.grad().defined());
-  EXPECT_NEAR(value_loss(v, old, R, mask, 0.2, "seq-mean-token-sum").loss.item<double>(), 1.2725, 1e-6);
+  EXPECT_NEAR(value_loss(v, old, R, mask, 0.2, {"seq-mean-token-sum"}).loss.item<double>(), 1.2725, 1e-6);
   EXPECT_THROW(value_loss(v, old, R, mask, -0.1), arlt::Error);
-  EXPECT_THROW(value_loss(v, old, R, mask, 0.2, "bad-mode"), arlt::Error);
+  EXPECT_THROW(value_loss(v, old, R, mask, 0.2, {"bad-mode"}), arlt::Error);
 }

@@ -5,22 +5,14 @@
 #include <functional>
 #include <string>
 
+#include "../test_fs.h"
 #include "arlt/base/error.h"
 #include "arlt/config/yaml.h"
 
 namespace arlt::config {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), 2) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an arlt::Error";
-  return "";
-}
+using arlt::test::error_of;
 
 Json parse(const std::string& text) { return parse_yaml(text, "t.yaml"); }
 

@@ -8,12 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "../test_fs.h"
 #include "arlt/base/error.h"
 #include "arlt/data/countdown.h"
 #include "arlt/data/tasks.h"
+#include "arlt/reward/countdown.h"
+#include "arlt/reward/verifiers.h"
 
 namespace arlt::data {
 namespace {
+
+using reward::answer_has_shape;
+using reward::parse_countdown_ground_truth;
+using reward::verify;
 
 using nlohmann::json;
 
@@ -23,16 +30,7 @@ std::set<std::string> prompts(const std::vector<Example>& xs) {
   return s;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), 2);
-    return e.what();
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
-}
+using arlt::test::error_of;
 
 TEST(DataTasks, Names) {
   EXPECT_EQ(task_names(), (std::vector<std::string>{"addition", "multiplication", "countdown", "format"}));
@@ -136,61 +134,6 @@ TEST(DataTasks, FormatPromptsAndAnswers) {
     EXPECT_EQ(x.ground_truth, "<" + std::string(w1) + "><" + w2 + "><" + w3 + ">");
   }
   EXPECT_FALSE(make_task_examples("format", "test", 5, 2, {{"words", 1}}).empty());
-}
-
-TEST(DataTasks, IntegerVerifierIsStrict) {
-  EXPECT_EQ(verify("addition", "82", "82"), 1.0);
-  EXPECT_EQ(verify("addition", " 82 ", "82"), 1.0);
-  EXPECT_EQ(verify("addition", "0", "0"), 1.0);
-  EXPECT_EQ(verify("multiplication", "148", "0148"), 1.0);  // the ground truth may be loose
-  for (const char* wrong : {"83", "082", "+82", "82.0", "8 2", "", "eighty-two", "82!", "-82", "0x52"})
-    EXPECT_EQ(verify("addition", wrong, "82"), 0.0) << wrong;
-  EXPECT_NE(error_of([] { verify("addition", "82", "abc"); }).find("not an integer"), std::string::npos);
-}
-
-TEST(DataTasks, FormatAndTextVerifiers) {
-  EXPECT_EQ(verify("format", "<cat><sun>", "<cat><sun>"), 1.0);
-  EXPECT_EQ(verify("format", "<cat> <sun>", "<cat><sun>"), 0.0);
-  EXPECT_EQ(verify("format", "<sun><cat>", "<cat><sun>"), 0.0);
-  EXPECT_EQ(verify("", " Paris ", "Paris"), 1.0);
-  EXPECT_EQ(verify("", "paris", "Paris"), 0.0);
-  EXPECT_EQ(verify("", ".50", "0.5"), 1.0);
-  EXPECT_EQ(verify("", "42.0", "42"), 1.0);
-  EXPECT_EQ(verify("", "-0", "0"), 1.0);
-  EXPECT_EQ(verify("", "1e3", "1000"), 1.0);
-  EXPECT_EQ(verify("", "9007199254740993", "9007199254740992"), 0.0);  // beyond a double's integers
-  EXPECT_EQ(verify("", "nan", "nan"), 1.0);                          // equal text
-  EXPECT_EQ(verify("", "inf", "1e999"), 0.0);
-  EXPECT_EQ(verify("", "", "x"), 0.0);
-}
-
-TEST(DataTasks, AnswerShapes) {
-  EXPECT_TRUE(answer_has_shape("addition", "82"));
-  EXPECT_FALSE(answer_has_shape("addition", "8a"));
-  EXPECT_FALSE(answer_has_shape("multiplication", ""));
-  EXPECT_TRUE(answer_has_shape("countdown", "(3+5)*7"));
-  EXPECT_FALSE(answer_has_shape("countdown", "()"));
-  EXPECT_FALSE(answer_has_shape("countdown", "3+x"));
-  EXPECT_TRUE(answer_has_shape("format", "<cat><dog>"));
-  EXPECT_FALSE(answer_has_shape("format", "<cat"));
-  EXPECT_FALSE(answer_has_shape("format", "<>"));
-  EXPECT_FALSE(answer_has_shape("format", "cat"));
-  EXPECT_TRUE(answer_has_shape("", "anything"));
-  EXPECT_FALSE(answer_has_shape("", "  "));
-  EXPECT_TRUE(answer_has_shape("gsm8k", "7"));
-}
-
-TEST(DataTasks, ExtractAnswer) {
-  EXPECT_EQ(extract_answer("82"), "82");
-  EXPECT_EQ(extract_answer("  82.  \nbecause 37+45"), "82");
-  EXPECT_EQ(extract_answer("82.."), "82.");
-  EXPECT_EQ(extract_answer("3.5"), "3.5");
-  EXPECT_EQ(extract_answer(""), "");
-  EXPECT_EQ(extract_answer("\n82"), "");
-  EXPECT_EQ(extract_answer("think...<answer> 12 </answer> then <answer>3*5+7</answer> done"), "3*5+7");
-  EXPECT_EQ(extract_answer("<answer>\n82\n</answer>"), "82");
-  EXPECT_EQ(extract_answer("<answer>82"), "<answer>82");  // unclosed: the first line
-  EXPECT_EQ(extract_answer("<answer></answer>"), "");
 }
 
 TEST(DataTasks, ParameterErrors) {

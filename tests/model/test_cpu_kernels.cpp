@@ -547,31 +547,6 @@ TEST(Fused, RmsNormAndSiluMulEqualTorch) {
   EXPECT_LT(got.narrow(0, 20001, 3).abs().max().item<float>(), 1e-30f) << "silu of a huge negative gate is 0";
 }
 
-TEST(Fused, TokenLogpAndEntropyEqualTorch) {
-  torch::NoGradGuard ng;
-  torch::manual_seed(6);
-  torch::Tensor logits = torch::randn({3, 4, 1000}) * 4;
-  logits.index_put_({0, 1, torch::indexing::Slice(0, 500)}, -std::numeric_limits<float>::infinity());  // masked vocabulary
-  torch::Tensor target = torch::randint(500, 1000, {3, 4});
-  for (double temp : {1.0, 0.7}) {
-    auto [logp, ent] = model::token_logp_entropy(logits, target, temp, true);
-    ASSERT_TRUE(logp.defined() && ent.defined());
-    torch::Tensor lsm = torch::log_softmax(logits.to(torch::kFloat64) / temp, -1);
-    torch::Tensor want_logp = lsm.gather(-1, target.unsqueeze(-1)).squeeze(-1);
-    torch::Tensor want_ent = -(lsm.exp() * lsm.nan_to_num(0, 0, 0)).sum(-1);
-    EXPECT_LT(max_abs_diff(logp, want_logp), 1e-5) << temp;
-    EXPECT_LT(max_abs_diff(ent, want_ent), 1e-5) << temp;
-    EXPECT_FALSE(ent.isnan().any().item<bool>());
-    auto [logp2, none] = model::token_logp_entropy(logits, target, temp, false);
-    EXPECT_TRUE(torch::equal(logp, logp2));
-    EXPECT_FALSE(none.defined());
-  }
-  EXPECT_THROW(model::token_logp_entropy(logits, torch::full({3, 4}, 1000, torch::kInt64), 1.0, false), std::out_of_range);
-  // Autograd on: not applicable, the caller runs torch ops.
-  torch::AutoGradMode on(true);
-  EXPECT_FALSE(model::token_logp_entropy(logits, target, 1.0, false).first.defined());
-}
-
 TEST(Fused, RowArgmaxLogsumexpEqualsTorch) {
   torch::manual_seed(9);
   const float inf = std::numeric_limits<float>::infinity();

@@ -443,3 +443,40 @@ TEST(Transformer, PackedSegmentsEqualEachSequenceAlone) {
     EXPECT_GT(max_abs_diff(unpacked.narrow(0, 4, 2), m.forward(torch::tensor(seqs[1]).unsqueeze(0))[0]), 1e-3);
   }
 }
+
+TEST(Transformer, ScalarHeadLoadsOrIsAskedFor) {
+  // A folder with a head loads it; a folder without one is an error naming the folder unless
+  // init_head asks for a new head (zero bias, small weights).
+  test::TempDir with, without;
+  model::Transformer m(small_config("LlamaForCausalLM"), /*with_scalar_head=*/true);
+  test::randomize(m, 9);
+  model::save_model(m, with.str());
+  model::Transformer plain(small_config("LlamaForCausalLM"));
+  test::randomize(plain, 10);
+  model::save_model(plain, without.str());
+  model::LoadOptions lo;
+  lo.scalar_head = true;
+  auto loaded = model::load_model(with.str(), lo);
+  auto want = m.named_parameters(true);
+  for (auto& p : loaded->score_head->named_parameters(true))
+    EXPECT_TRUE(torch::equal(p.value(), want["score_head." + p.key()])) << p.key();
+  try {
+    model::load_model(without.str(), lo);
+    ADD_FAILURE() << "a folder without a head loaded as a reward model";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_NE(std::string(e.what()).find(without.str()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("init_head"), std::string::npos) << e.what();
+  }
+  lo.init_head = true;
+  auto fresh = model::load_model(without.str(), lo);
+  ASSERT_TRUE(fresh->has_scalar_head());
+  for (auto& p : fresh->score_head->named_parameters(true)) {
+    if (p.key().find("bias") != std::string::npos) EXPECT_EQ(p.value().abs().max().item<float>(), 0.f);
+    else EXPECT_LT(p.value().abs().max().item<float>(), 0.2f) << "normal(0, 0.02) weights";
+  }
+  // init_head keeps a head the folder has.
+  auto kept = model::load_model(with.str(), lo);
+  for (auto& p : kept->score_head->named_parameters(true))
+    EXPECT_TRUE(torch::equal(p.value(), want["score_head." + p.key()])) << p.key();
+}

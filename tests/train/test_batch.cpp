@@ -39,7 +39,9 @@ TEST(TrainBatch, SharedPromptPackingEqualsRowsAlone) {
   std::vector<train::TokenScores> scores;
   for (bool share : {false, true}) {
     m.zero_grad();
-    auto sc = train::score_tokens(m, batch, 0.8, /*with_entropy=*/true, /*with_values=*/true, /*entropy_grad=*/true, share);
+    train::ScoreOptions so;
+    so.temperature = 0.8, so.entropy = true, so.values = true, so.entropy_grad = true, so.share_prompts = share;
+    auto sc = train::score_tokens(m, batch, so);
     // A loss over the response tokens that touches log-probs, entropy and values.
     torch::Tensor loss = ((sc.logp * 1.3 + sc.entropy * 0.2 + sc.values * 0.5) * batch.mask.narrow(1, 0, sc.logp.size(1))).sum();
     loss.backward();

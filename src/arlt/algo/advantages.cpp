@@ -10,6 +10,7 @@
 
 #include "arlt/algo/util.h"
 #include "arlt/base/error.h"
+#include "arlt/base/registry.h"
 
 namespace arlt::algo {
 
@@ -178,20 +179,25 @@ AdvantageOutput gae(const Batch& b, const AdvantageInput& in, const AdvantageOpt
   return {finish(b, masked_whiten(A, b.mask)), finish(b, A + b.values)};
 }
 
-using Fn = AdvantageOutput (*)(const Batch&, const AdvantageInput&, const AdvantageOptions&);
+// A built-in: the Batch form wrapped in the public signature.
+template <AdvantageOutput (*F)(const Batch&, const AdvantageInput&, const AdvantageOptions&)>
+AdvantageOutput builtin(const AdvantageInput& in, const AdvantageOptions& opt) {
+  return F(load(in), in, opt);
+}
 
-const std::map<std::string, Fn>& registry() {
-  static const std::map<std::string, Fn> r = {
-      {"gae", gae},
-      {"grpo", grpo},
-      {"reinforce_plus_plus", reinforce_plus_plus},
-      {"reinforce_plus_plus_baseline", reinforce_plus_plus_baseline},
-      {"rloo", rloo},
-  };
+Registry<AdvantageEstimator>& registry() {
+  static Registry<AdvantageEstimator> r("advantage estimator",
+                                        {
+                                            {"gae", {builtin<gae>, {"gamma", "lam"}, false, true}},
+                                            {"grpo", {builtin<grpo>, {"norm_by_std", "eps"}, true, false}},
+                                            {"reinforce_plus_plus", {builtin<reinforce_plus_plus>, {"gamma"}, false, false}},
+                                            {"reinforce_plus_plus_baseline", {builtin<reinforce_plus_plus_baseline>, {"gamma"}, true, false}},
+                                            {"rloo", {builtin<rloo>, {}, true, false}},
+                                        });
   return r;
 }
 
-void validate(const std::string& name, const AdvantageInput& in, const AdvantageOptions& opt) {
+void validate(const AdvantageEstimator& est, const std::string& name, const AdvantageInput& in, const AdvantageOptions& opt) {
   using detail::expect_shape;
   if (!in.mask.defined() || in.mask.dim() != 2)
     throw Error("advantage input: mask has shape " + detail::shape_str(in.mask) + ", expected [B, T]");
@@ -202,7 +208,7 @@ void validate(const std::string& name, const AdvantageInput& in, const Advantage
     throw Error("advantage input: group must hold integer ids (int64), got dtype " +
                 std::string(c10::toString(in.group.scalar_type())));
   if (in.token_rewards.defined()) expect_shape(in.token_rewards, "advantage input: token_rewards", {B, T});
-  if (name == "gae") expect_shape(in.values, "advantage input: values (needed by 'gae')", {B, T});
+  if (est.needs_values) expect_shape(in.values, "advantage input: values (needed by '" + name + "')", {B, T});
   if (!(opt.gamma >= 0 && opt.gamma <= 1)) throw Error("advantage option gamma must be in [0, 1], got " + std::to_string(opt.gamma));
   if (!(opt.lam >= 0 && opt.lam <= 1)) throw Error("advantage option lam must be in [0, 1], got " + std::to_string(opt.lam));
   if (!(opt.eps >= 0) || !std::isfinite(opt.eps)) throw Error("advantage option eps must be >= 0, got " + std::to_string(opt.eps));
@@ -210,18 +216,20 @@ void validate(const std::string& name, const AdvantageInput& in, const Advantage
 
 }  // namespace
 
-AdvantageOutput compute_advantages(const std::string& name, const AdvantageInput& in, const AdvantageOptions& opt) {
-  auto it = registry().find(name);
-  if (it == registry().end()) detail::throw_unknown("advantage estimator", name, advantage_estimators());
-  validate(name, in, opt);
-  torch::NoGradGuard no_grad;
-  return it->second(load(in), in, opt);
+void register_advantage_estimator(const std::string& name, AdvantageEstimator estimator) {
+  if (!estimator.fn) throw Error("register advantage estimator: \"" + name + "\" has an empty function");
+  registry().add(name, std::move(estimator));
 }
 
-std::vector<std::string> advantage_estimators() {
-  std::vector<std::string> names;
-  for (const auto& [name, fn] : registry()) names.push_back(name);
-  return names;
+AdvantageEstimator advantage_estimator(const std::string& name) { return registry().get(name); }
+
+AdvantageOutput compute_advantages(const std::string& name, const AdvantageInput& in, const AdvantageOptions& opt) {
+  const AdvantageEstimator est = registry().get(name);
+  validate(est, name, in, opt);
+  torch::NoGradGuard no_grad;
+  return est.fn(in, opt);
 }
+
+std::vector<std::string> advantage_estimators() { return registry().names(); }
 
 }  // namespace arlt::algo

@@ -3,6 +3,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,12 +29,27 @@ struct AdvantageOutput {
   torch::Tensor returns;     // [B,T], 0 where mask == 0
 };
 
+// A registered estimator: the function, the AdvantageOptions fields it reads (the trainer warns
+// when a config sets one it does not), and what the trainer must provide for it.
+struct AdvantageEstimator {
+  std::function<AdvantageOutput(const AdvantageInput&, const AdvantageOptions&)> fn;
+  std::vector<std::string> options;  // e.g. {"norm_by_std", "eps"}
+  bool grouped = false;              // compares the samples of one prompt: needs n >= 2 per prompt
+  bool needs_values = false;         // reads AdvantageInput::values (a value head)
+};
+
+// Adds (or replaces) an estimator, from any file; thread-safe. The built-ins are gae, grpo,
+// reinforce_plus_plus, reinforce_plus_plus_baseline, rloo.
+void register_advantage_estimator(const std::string& name, AdvantageEstimator estimator);
+// The estimator registered under `name`; an unknown name is an arlt::Error with a did-you-mean.
+AdvantageEstimator advantage_estimator(const std::string& name);
+
 // Runs the estimator `name` (one of advantage_estimators()) without gradient. Outputs have the
 // dtype of scores (float32 when scores is not floating) and the device of mask.
 // Throws arlt::Error for an unknown name, a wrong shape or an option out of range.
 AdvantageOutput compute_advantages(const std::string& name, const AdvantageInput& in, const AdvantageOptions& opt);
 
-// The registered names, sorted: gae, grpo, reinforce_plus_plus, reinforce_plus_plus_baseline, rloo.
+// The registered names, sorted.
 std::vector<std::string> advantage_estimators();
 
 }  // namespace arlt::algo

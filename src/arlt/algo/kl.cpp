@@ -6,12 +6,11 @@
 
 #include "arlt/algo/util.h"
 #include "arlt/base/error.h"
+#include "arlt/base/registry.h"
 
 namespace arlt::algo {
 
 namespace {
-
-using Estimator = torch::Tensor (*)(const torch::Tensor& logp, const torch::Tensor& ref);
 
 // k1: E_policy[logp - ref] = KL, unbiased, but single samples are often negative.
 torch::Tensor k1(const torch::Tensor& logp, const torch::Tensor& ref) { return logp - ref; }
@@ -26,27 +25,32 @@ torch::Tensor k3(const torch::Tensor& logp, const torch::Tensor& ref) {
   return torch::clamp(torch::exp(x) - x - 1, -10.0, 10.0);
 }
 
-const std::map<std::string, Estimator>& registry() {
-  static const std::map<std::string, Estimator> r = {{"abs", kl_abs}, {"k1", k1},         {"k2", k2}, {"k3", k3},
-                                                     {"kl", k1},      {"low_var_kl", k3}, {"mse", k2}};
+Registry<KLEstimatorFn>& registry() {
+  static Registry<KLEstimatorFn> r("KL estimator", {{"abs", kl_abs},
+                                                    {"k1", k1},
+                                                    {"k2", k2},
+                                                    {"k3", k3},
+                                                    {"kl", k1},
+                                                    {"low_var_kl", k3},
+                                                    {"mse", k2}});
   return r;
 }
 
 }  // namespace
 
 torch::Tensor kl_penalty(const torch::Tensor& logp, const torch::Tensor& ref_logp, const std::string& estimator) {
-  auto it = registry().find(estimator);
-  if (it == registry().end()) detail::throw_unknown("KL estimator", estimator, kl_estimators());
+  const KLEstimatorFn f = registry().get(estimator);
   if (!logp.defined() || !ref_logp.defined() || logp.sizes() != ref_logp.sizes())
     throw Error("kl_penalty: ref_logp has shape " + detail::shape_str(ref_logp) + ", expected the shape of logp " +
                 detail::shape_str(logp));
-  return it->second(logp, ref_logp.to(logp.scalar_type()));
+  return f(logp, ref_logp.to(logp.scalar_type()));
 }
 
-std::vector<std::string> kl_estimators() {
-  std::vector<std::string> names;
-  for (const auto& [name, fn] : registry()) names.push_back(name);
-  return names;
+std::vector<std::string> kl_estimators() { return registry().names(); }
+
+void register_kl_estimator(const std::string& name, KLEstimatorFn estimator) {
+  if (!estimator) throw Error("register KL estimator: \"" + name + "\" has an empty function");
+  registry().add(name, std::move(estimator));
 }
 
 KLController KLController::fixed(double coef) {

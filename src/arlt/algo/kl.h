@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ namespace arlt::algo {
 // or differing shapes.
 torch::Tensor kl_penalty(const torch::Tensor& logp, const torch::Tensor& ref_logp, const std::string& estimator);
 std::vector<std::string> kl_estimators();
+// Adds (or replaces) an estimator f(logp, ref_logp) -> [B,T], from any file; thread-safe.
+using KLEstimatorFn = std::function<torch::Tensor(const torch::Tensor& logp, const torch::Tensor& ref_logp)>;
+void register_kl_estimator(const std::string& name, KLEstimatorFn estimator);
 
 // The coefficient beta of the KL term (in the reward or in the loss). Copyable value type.
 class KLController {

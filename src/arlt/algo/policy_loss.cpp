@@ -6,6 +6,7 @@
 
 #include "arlt/algo/util.h"
 #include "arlt/base/error.h"
+#include "arlt/base/registry.h"
 
 namespace arlt::algo {
 
@@ -39,10 +40,8 @@ torch::Tensor gspo_ratio(const torch::Tensor& logp, const torch::Tensor& old_log
   return torch::exp(torch::clamp(seq.detach() + logp - logp.detach(), -clamp, clamp));
 }
 
-using RatioFn = torch::Tensor (*)(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, double);
-
-const std::map<std::string, RatioFn>& registry() {
-  static const std::map<std::string, RatioFn> r = {{"gspo", gspo_ratio}, {"ppo", ppo_ratio}};
+Registry<PolicyRatioFn>& registry() {
+  static Registry<PolicyRatioFn> r("policy loss", {{"gspo", gspo_ratio}, {"ppo", ppo_ratio}});
   return r;
 }
 
@@ -69,8 +68,7 @@ void validate(const PolicyLossOptions& o) {
 // advantage would otherwise dominate the batch: loss_t = A<0 ? min(clip1, -A*c) : clip1.
 PolicyLossOutput policy_loss(const std::string& name, const torch::Tensor& logp, const torch::Tensor& old_logp,
                              const torch::Tensor& advantages, const torch::Tensor& mask, const PolicyLossOptions& opt) {
-  auto it = registry().find(name);
-  if (it == registry().end()) detail::throw_unknown("policy loss", name, policy_losses());
+  const PolicyRatioFn ratio_of = registry().get(name);
   validate(opt);
   expect_like(logp, "policy loss: logp", logp);
   expect_like(old_logp, "policy loss: old_logp", logp);
@@ -80,7 +78,7 @@ PolicyLossOutput policy_loss(const std::string& name, const torch::Tensor& logp,
   const torch::Tensor A = advantages.detach().to(logp.scalar_type());
   const torch::Tensor m = mask.detach().to(logp.scalar_type());
 
-  torch::Tensor ratio = it->second(logp, old, m, opt.log_ratio_clamp);
+  torch::Tensor ratio = ratio_of(logp, old, m, opt.log_ratio_clamp);
   torch::Tensor pg1 = -A * ratio;
   torch::Tensor pg2 = -A * torch::clamp(ratio, 1.0 - opt.clip_low, 1.0 + opt.clip_high);
   torch::Tensor clip1 = torch::maximum(pg1, pg2);
@@ -91,16 +89,17 @@ PolicyLossOutput policy_loss(const std::string& name, const torch::Tensor& logp,
     per_token = torch::where(A < 0, torch::minimum(pg3, clip1), clip1);
     out.dual_clip_fraction = stat((clip1 > pg3).logical_and(A < 0), m);
   }
-  out.loss = aggregate_loss(per_token, m, opt.aggregation, opt.norm_tokens, opt.norm_seqs, opt.max_len);
+  out.loss = aggregate_loss(per_token, m, opt.aggregation);
   out.clip_fraction = stat(pg2 > pg1, m);
   out.approx_kl = stat(old - logp, m);
   return out;
 }
 
-std::vector<std::string> policy_losses() {
-  std::vector<std::string> names;
-  for (const auto& [name, fn] : registry()) names.push_back(name);
-  return names;
+std::vector<std::string> policy_losses() { return registry().names(); }
+
+void register_policy_loss(const std::string& name, PolicyRatioFn ratio) {
+  if (!ratio) throw Error("register policy loss: \"" + name + "\" has an empty function");
+  registry().add(name, std::move(ratio));
 }
 
 // token-mean:              sum_{i,t} m*l / N            N = norm_tokens or sum(m)
@@ -108,8 +107,9 @@ std::vector<std::string> policy_losses() {
 // seq-mean-token-mean:     sum_i (sum_t m*l / sum_t m) / S   (an empty row adds 0)
 // seq-mean-token-sum-norm: sum_{i,t} m*l / (S * L)      L = max_len or T (Dr.GRPO: a constant
 //                          length, so long and short answers weigh each token the same)
-torch::Tensor aggregate_loss(const torch::Tensor& loss_mat, const torch::Tensor& mask, const std::string& mode,
-                             double norm_tokens, double norm_seqs, double max_len) {
+torch::Tensor aggregate_loss(const torch::Tensor& loss_mat, const torch::Tensor& mask, const Aggregation& agg) {
+  const std::string& mode = agg.mode;
+  const double norm_tokens = agg.norm_tokens, norm_seqs = agg.norm_seqs, max_len = agg.max_len;
   const auto& valid = modes();
   if (std::find(valid.begin(), valid.end(), mode) == valid.end()) detail::throw_unknown("loss aggregation mode", mode, valid);
   expect_like(loss_mat, "aggregate_loss: loss_mat", loss_mat);
@@ -137,8 +137,7 @@ std::vector<std::string> aggregation_modes() { return modes(); }
 // Clipping the new value to old ± clip_range, and taking the larger loss, keeps the critic from
 // moving far from the values the advantages were computed with.
 ValueLossOutput value_loss(const torch::Tensor& values, const torch::Tensor& old_values, const torch::Tensor& returns,
-                           const torch::Tensor& mask, double clip_range, const std::string& mode, double norm_tokens,
-                           double norm_seqs) {
+                           const torch::Tensor& mask, double clip_range, const Aggregation& aggregation) {
   if (!(clip_range >= 0)) throw Error("value loss: clip_range must be >= 0 (infinity = off), got " + std::to_string(clip_range));
   expect_like(values, "value loss: values", values);
   expect_like(old_values, "value loss: old_values", values);
@@ -152,7 +151,9 @@ ValueLossOutput value_loss(const torch::Tensor& values, const torch::Tensor& old
   torch::Tensor l1 = (values - R).square();
   torch::Tensor l2 = (clipped - R).square();
   ValueLossOutput out;
-  out.loss = 0.5 * aggregate_loss(torch::maximum(l1, l2), m, mode, norm_tokens, norm_seqs);
+  Aggregation agg = aggregation;
+  agg.max_len = 0;
+  out.loss = 0.5 * aggregate_loss(torch::maximum(l1, l2), m, agg);
   out.clip_fraction = stat(l2 > l1, m);
   return out;
 }

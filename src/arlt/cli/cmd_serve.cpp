@@ -5,7 +5,7 @@
 
 #include "arlt/base/error.h"
 #include "arlt/cli/commands.h"
-#include "arlt/engine/server.h"
+#include "arlt/serve/server.h"
 #include "arlt/model/hf_folder.h"
 #include "arlt/tokenizer/tokenizer.h"
 
@@ -42,12 +42,12 @@ void add_serve(CLI::App& app) {
     eo.max_seq_len = o->max_seq_len;
     eo.max_batch_tokens = o->max_batch_tokens;
     eo.kv_budget_bytes = static_cast<int64_t>(o->kv_budget_mb * 1024 * 1024);
-    engine::ServerOptions so;
+    serve::ServerOptions so;
     so.host = o->host;
     so.port = o->port;
     so.model_name = o->name.empty() ? std::filesystem::path(o->model).filename().string() : o->name;
     if (so.model_name.empty()) so.model_name = "arlt";
-    engine::Server server(m, tok, eo, so);
+    serve::Server server(m, tok, eo, so);
     std::cerr << "arlt serve: model '" << so.model_name << "' on http://" << so.host << ":" << o->port << "\n";
     server.serve_forever();
   });

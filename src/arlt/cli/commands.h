@@ -7,10 +7,13 @@ namespace arlt::cli {
 void add_init_model(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_demo(CLI::App& app);
-void add_tokenize(CLI::App& app);  // tokenize, tokenizer train
+void add_tokenize(CLI::App& app);
+void add_tokenizer_train(CLI::App& app);  // tokenizer train
 void add_generate(CLI::App& app);
 void add_serve(CLI::App& app);
-void add_train(CLI::App& app);   // sft, train, export
+void add_sft(CLI::App& app);
+void add_train(CLI::App& app);
+void add_export(CLI::App& app);
 void add_report(CLI::App& app);
 
 }  // namespace arlt::cli

@@ -14,9 +14,12 @@ int main(int argc, char** argv) {
   arlt::cli::add_inspect(app);
   arlt::cli::add_demo(app);
   arlt::cli::add_tokenize(app);
+  arlt::cli::add_tokenizer_train(app);
   arlt::cli::add_generate(app);
   arlt::cli::add_serve(app);
+  arlt::cli::add_sft(app);
   arlt::cli::add_train(app);
+  arlt::cli::add_export(app);
   arlt::cli::add_report(app);
   try {
     arlt::init_runtime();

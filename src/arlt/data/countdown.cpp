@@ -6,147 +6,15 @@
 #include <utility>
 
 #include "arlt/base/error.h"
-#include "arlt/data/rng.h"
+#include "arlt/base/rng.h"
+#include "arlt/reward/countdown.h"
+#include "arlt/reward/rational.h"
 
 namespace arlt::data {
 namespace {
 
-using i128 = __int128;
-
-// Values stay within ±2^120 so that a cross product of two of them is detected as an
-// overflow instead of wrapping: an expression that leaves the range scores 0.
-constexpr i128 kLimit = static_cast<i128>(1) << 120;
-
-struct Rational {
-  i128 num = 0;
-  i128 den = 1;
-  bool operator==(const Rational& o) const { return num == o.num && den == o.den; }
-  bool operator<(const Rational& o) const { return num != o.num ? num < o.num : den < o.den; }
-};
-
-i128 abs128(i128 x) { return x < 0 ? -x : x; }
-
-i128 gcd128(i128 a, i128 b) {
-  a = abs128(a);
-  b = abs128(b);
-  while (b != 0) {
-    i128 t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
-}
-
-bool make_rational(i128 num, i128 den, Rational* out) {
-  if (den == 0) return false;
-  if (abs128(num) > kLimit * 2 || abs128(den) > kLimit * 2) return false;
-  if (den < 0) {
-    num = -num;
-    den = -den;
-  }
-  i128 g = gcd128(num, den);
-  if (g > 1) {
-    num /= g;
-    den /= g;
-  }
-  if (abs128(num) > kLimit || den > kLimit) return false;
-  *out = Rational{num, den};
-  return true;
-}
-
-bool mul_i(i128 a, i128 b, i128* out) { return !__builtin_mul_overflow(a, b, out); }
-
-bool apply(Rational a, Rational b, char op, Rational* out) {
-  i128 x, y, z;
-  switch (op) {
-    case '+':
-    case '-':
-      if (!mul_i(a.num, b.den, &x) || !mul_i(b.num, a.den, &y) || !mul_i(a.den, b.den, &z)) return false;
-      if (op == '-') y = -y;
-      if (__builtin_add_overflow(x, y, &x)) return false;
-      return make_rational(x, z, out);
-    case '*':
-      if (!mul_i(a.num, b.num, &x) || !mul_i(a.den, b.den, &z)) return false;
-      return make_rational(x, z, out);
-    case '/':
-      if (b.num == 0) return false;
-      if (!mul_i(a.num, b.den, &x) || !mul_i(a.den, b.num, &z)) return false;
-      return make_rational(x, z, out);
-  }
-  return false;
-}
-
-// Recursive descent over expr := term (('+'|'-') term)*, term := factor (('*'|'/') factor)*,
-// factor := integer | '(' expr ')'. No unary signs: every value must come from a given number.
-class ExpressionParser {
- public:
-  explicit ExpressionParser(const std::string& text) : s_(text) {}
-
-  bool parse(Rational* value, std::vector<int64_t>* literals) {
-    if (!expr(value)) return false;
-    skip();
-    if (pos_ != s_.size()) return false;
-    *literals = std::move(literals_);
-    return true;
-  }
-
- private:
-  // Bounds the recursion: a response of a million '(' must not overflow the stack.
-  static constexpr int kMaxDepth = 64;
-
-  void skip() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
-  }
-  bool at(char c) {
-    skip();
-    return pos_ < s_.size() && s_[pos_] == c;
-  }
-
-  bool expr(Rational* out) {
-    if (!term(out)) return false;
-    while (at('+') || at('-')) {
-      char op = s_[pos_++];
-      Rational rhs;
-      if (!term(&rhs) || !apply(*out, rhs, op, out)) return false;
-    }
-    return true;
-  }
-
-  bool term(Rational* out) {
-    if (!factor(out)) return false;
-    while (at('*') || at('/')) {
-      char op = s_[pos_++];
-      Rational rhs;
-      if (!factor(&rhs) || !apply(*out, rhs, op, out)) return false;
-    }
-    return true;
-  }
-
-  bool factor(Rational* out) {
-    if (at('(')) {
-      if (++depth_ > kMaxDepth) return false;
-      ++pos_;
-      if (!expr(out) || !at(')')) return false;
-      ++pos_;
-      --depth_;
-      return true;
-    }
-    size_t start = pos_;
-    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
-    size_t len = pos_ - start;
-    // A leading zero ("07") is not how a given number is written.
-    if (len == 0 || len > 18 || (len > 1 && s_[start] == '0')) return false;
-    int64_t v = std::stoll(s_.substr(start, len));
-    literals_.push_back(v);
-    *out = Rational{v, 1};
-    return true;
-  }
-
-  const std::string& s_;
-  size_t pos_ = 0;
-  int depth_ = 0;
-  std::vector<int64_t> literals_;
-};
+using reward::i128;
+using reward::Rational;
 
 // An expression with its value; prec says how tightly its text binds (3 number, 2 * /, 1 + -),
 // so that combining adds only the parentheses the text needs.
@@ -174,14 +42,6 @@ std::string join(const std::vector<int64_t>& xs, const char* sep) {
   std::string s;
   for (size_t i = 0; i < xs.size(); ++i) s += (i ? sep : "") + std::to_string(xs[i]);
   return s;
-}
-
-bool parse_small_int(const std::string& text, int64_t* out) {
-  if (text.empty() || text.size() > 18) return false;
-  for (char c : text)
-    if (c < '0' || c > '9') return false;
-  *out = std::stoll(text);
-  return true;
 }
 
 using ValueKey = std::vector<std::pair<i128, i128>>;
@@ -224,45 +84,6 @@ std::string countdown_prompt(const std::vector<int64_t>& numbers, int64_t target
 
 std::string countdown_ground_truth(const std::vector<int64_t>& numbers, int64_t target) {
   return std::to_string(target) + "|" + join(numbers, ",");
-}
-
-void parse_countdown_ground_truth(const std::string& ground_truth, int64_t* target,
-                                  std::vector<int64_t>* numbers) {
-  auto bad = [&]() {
-    return Error("countdown ground truth \"" + ground_truth +
-                 "\" is malformed; expected \"target|n1,n2,...\" with non-negative integers below "
-                 "10^18, e.g. \"22|3,5,7\"");
-  };
-  size_t bar = ground_truth.find('|');
-  if (bar == std::string::npos || !parse_small_int(ground_truth.substr(0, bar), target)) throw bad();
-  numbers->clear();
-  std::string rest = ground_truth.substr(bar + 1);
-  size_t start = 0;
-  for (;;) {
-    size_t comma = rest.find(',', start);
-    int64_t n;
-    if (!parse_small_int(rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start), &n))
-      throw bad();
-    numbers->push_back(n);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-}
-
-double verify_countdown(const std::string& expression, const std::string& ground_truth) {
-  int64_t target;
-  std::vector<int64_t> numbers;
-  parse_countdown_ground_truth(ground_truth, &target, &numbers);
-  Rational value;
-  std::vector<int64_t> used;
-  if (!ExpressionParser(expression).parse(&value, &used)) return 0.0;
-  std::multiset<int64_t> available(numbers.begin(), numbers.end());
-  for (int64_t n : used) {
-    auto it = available.find(n);
-    if (it == available.end()) return 0.0;  // not given, or used more often than given
-    available.erase(it);
-  }
-  return value == Rational{target, 1} ? 1.0 : 0.0;
 }
 
 std::string solve_countdown(const std::vector<int64_t>& numbers, int64_t target) {

@@ -19,19 +19,6 @@ std::vector<Example> make_task_examples(const std::string& task, const std::stri
                                         uint64_t seed, const nlohmann::json& params = nlohmann::json::object());
 
 std::vector<std::string> task_names();  // "addition", "multiplication", "countdown", "format"
-
-// 1.0 if `answer` (already extracted from the response) is correct for ground_truth, else 0.0.
-// task "" compares text after trimming, or values when both are numbers ("0.5" == ".50").
-// An unknown task, or a ground truth the task cannot read, throws Error; a bad answer never does.
-double verify(const std::string& task, const std::string& answer, const std::string& ground_truth);
-
-// Whether `answer` has the shape of the task's answers (digits for addition / multiplication,
-// expression characters for countdown, tags for format, anything non-empty for "" or a task
-// that is not built in). Used by the "format" reward.
-bool answer_has_shape(const std::string& task, const std::string& answer);
-
-// The answer part of a model response: the content of the last <answer>...</answer>, trimmed,
-// if present; otherwise the first line, trimmed, with one trailing '.' removed.
-std::string extract_answer(const std::string& response);
+// Their verifiers (answer extraction, exact checks) live in reward/verifiers.h.
 
 }  // namespace arlt::data

@@ -8,150 +8,12 @@
 #include <utility>
 
 #include "arlt/base/error.h"
-#include "arlt/kernels/attention.h"
-#include "arlt/kernels/parallel.h"
+#include "arlt/engine/slot_cache.h"
+#include "arlt/engine/stop_strings.h"
 #include "arlt/model/cpu_kernels.h"
 #include "arlt/tokenizer/tokenizer.h"
 
 namespace arlt::engine {
-
-// ---- the slot cache -----------------------------------------------------------------------
-// K/V per layer [slots, kv_heads, max_len, head_dim]. A step runs a ragged batch as one row of N
-// tokens: segments (slot, start position, length), decode segments (one token) first. The cache
-// computes attention itself: each token attends the filled positions of its own slot only.
-class Engine::SlotCache : public model::KVCacheBase {
- public:
-  struct Segment {
-    int64_t slot, start, len;
-  };
-  SlotCache(const model::ModelConfig& c, int64_t slots, int64_t max_len, torch::Dtype dtype, torch::Device device)
-      : max_len_(max_len), heads_(c.num_attention_heads), kv_heads_(c.num_key_value_heads), head_dim_(c.head_dim) {
-    auto opts = torch::TensorOptions().dtype(dtype).device(device);
-    for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-      k_.push_back(model::empty_on_huge_pages({slots, c.num_key_value_heads, max_len, c.head_dim}, opts).zero_());
-      v_.push_back(model::empty_on_huge_pages({slots, c.num_key_value_heads, max_len, c.head_dim}, opts).zero_());
-    }
-    kv_idx_ = torch::arange(c.num_key_value_heads, torch::TensorOptions().dtype(torch::kInt64).device(device)).unsqueeze(0);
-  }
-  // Segments of the next forward; the decode ones (len 1) first. A one-token prefill chunk right
-  // after them counts as decode here: the same attention (one query at its slot and position).
-  void configure(std::vector<Segment> segs) {
-    segs_ = std::move(segs);
-    std::vector<int64_t> slot, pos;
-    n_decode_ = 0;
-    for (const auto& sg : segs_) {
-      if (sg.len == 1 && n_decode_ == static_cast<int64_t>(slot.size())) ++n_decode_;
-      for (int64_t t = 0; t < sg.len; ++t) {
-        slot.push_back(sg.slot);
-        pos.push_back(sg.start + t);
-      }
-    }
-    slot_cpu_ = torch::tensor(slot, torch::kInt64);
-    pos_cpu_ = torch::tensor(pos, torch::kInt64);
-    auto dev = k_[0].device();
-    slot_t_ = slot_cpu_.to(dev).unsqueeze(1);
-    pos_t_ = pos_cpu_.to(dev).unsqueeze(1);
-    max_decode_pos_ = 0;
-    for (int64_t i = 0; i < n_decode_; ++i) max_decode_pos_ = std::max(max_decode_pos_, pos[i]);
-  }
-  int64_t batch() const override { return 1; }
-  int64_t length() const override { return 0; }
-  std::pair<torch::Tensor, torch::Tensor> append(int64_t, const torch::Tensor&, const torch::Tensor&) override {
-    throw Error("engine slot cache: append is not used (it computes attention itself)");
-  }
-  void advance(int64_t) override {}
-  bool computes_attention() const override { return true; }
-
-  torch::Tensor attend(int64_t layer, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) override {
-    const int64_t N = q.size(2), H = heads_, D = head_dim_;
-    // Store the new keys/values at (slot, position) of each token.
-    k_[layer].index_put_({slot_t_, kv_idx_, pos_t_}, k[0].transpose(0, 1));
-    v_[layer].index_put_({slot_t_, kv_idx_, pos_t_}, v[0].transpose(0, 1));
-    torch::Tensor qn = q[0].transpose(0, 1).contiguous();  // [N,H,D]
-    torch::Tensor out = torch::empty_like(qn);
-    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
-    const bool kernel = qn.device().is_cpu() && qn.scalar_type() == torch::kFloat32 && !force_torch_path;
-    if (n_decode_ > 0) {
-      if (kernel) run_kernel(layer, qn, out, scale, 0, n_decode_);
-      else decode_gathered(layer, qn, out);
-    }
-    int64_t off = 0;
-    for (const auto& sg : segs_) {
-      if (off >= n_decode_) {
-        if (kernel && sg.len <= 16) run_kernel(layer, qn, out, scale, off, off + sg.len);
-        else prefill_segment(layer, qn, out, sg, off);
-      }
-      off += sg.len;
-    }
-    return out.view({1, N, H * D});
-  }
-
-  // A row's filled positions, copied out (to park a sequence) and back in (to resume it).
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> save_row(int64_t row, int64_t len) const {
-    std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
-    for (size_t l = 0; l < k_.size(); ++l)
-      out.emplace_back(k_[l][row].narrow(1, 0, len).clone(), v_[l][row].narrow(1, 0, len).clone());
-    return out;
-  }
-  void load_row(int64_t row, const std::vector<std::pair<torch::Tensor, torch::Tensor>>& saved) {
-    for (size_t l = 0; l < k_.size(); ++l) {
-      k_[l][row].narrow(1, 0, saved[l].first.size(1)).copy_(saved[l].first);
-      v_[l][row].narrow(1, 0, saved[l].second.size(1)).copy_(saved[l].second);
-    }
-  }
-  void copy_row(int64_t from, int64_t to, int64_t len) {
-    for (size_t l = 0; l < k_.size(); ++l) {
-      k_[l][to].narrow(1, 0, len).copy_(k_[l][from].narrow(1, 0, len));
-      v_[l][to].narrow(1, 0, len).copy_(v_[l][from].narrow(1, 0, len));
-    }
-  }
-  int64_t max_len() const { return max_len_; }
-  bool force_torch_path = false;  // tests: the torch ops instead of the CPU kernel
-
- private:
-  // Query tokens [lo, hi) through the CPU kernel, (token, kv head) pairs across threads.
-  void run_kernel(int64_t layer, const torch::Tensor& qn, torch::Tensor& out, float scale, int64_t lo, int64_t hi) {
-    kernels::SlotAttentionArgs a;
-    a.q = qn.data_ptr<float>();
-    a.k = k_[layer].data_ptr<float>();
-    a.v = v_[layer].data_ptr<float>();
-    a.slot = slot_cpu_.data_ptr<int64_t>();
-    a.pos = pos_cpu_.data_ptr<int64_t>();
-    a.H = heads_;
-    a.KV = kv_heads_;
-    a.L = max_len_;
-    a.D = head_dim_;
-    a.scale = scale;
-    a.out = out.data_ptr<float>();
-    kernels::parallel_for_chunks(lo * kv_heads_, hi * kv_heads_, 8, [&](int64_t b, int64_t e, int64_t own_end) {
-      kernels::slot_attention(a, b, e, own_end);
-    });
-  }
-  // The decode tokens [0, n_decode) with torch ops: their slots' keys gathered up to the longest.
-  void decode_gathered(int64_t layer, const torch::Tensor& qn, torch::Tensor& out) {
-    const int64_t B = n_decode_, S = max_decode_pos_ + 1;
-    torch::Tensor slots = slot_t_.narrow(0, 0, B).squeeze(1);
-    torch::Tensor keys = k_[layer].narrow(2, 0, S).index_select(0, slots);  // [B,KV,S,D]
-    torch::Tensor vals = v_[layer].narrow(2, 0, S).index_select(0, slots);
-    torch::Tensor allowed = torch::arange(S, pos_t_.options()).unsqueeze(0) <= pos_t_.narrow(0, 0, B);  // [B,S]
-    torch::Tensor q = qn.narrow(0, 0, B).unsqueeze(2);  // [B,H,1,D]
-    out.narrow(0, 0, B).copy_(model::gqa_attention(q, keys, vals, model::additive_mask(allowed).view({B, 1, 1, 1, S})).squeeze(2));
-  }
-  // One sequence's chunk of `len` tokens at positions start.. of its slot: causal over its row.
-  void prefill_segment(int64_t layer, const torch::Tensor& qn, torch::Tensor& out, const Segment& sg, int64_t off) {
-    const int64_t T = sg.len, S = sg.start + T;
-    torch::Tensor keys = k_[layer][sg.slot].narrow(1, 0, S).unsqueeze(0), vals = v_[layer][sg.slot].narrow(1, 0, S).unsqueeze(0);
-    auto iopts = torch::TensorOptions().dtype(torch::kInt64).device(qn.device());
-    torch::Tensor allowed = torch::arange(S, iopts).unsqueeze(0) <= torch::arange(sg.start, S, iopts).unsqueeze(1);  // [T,S]
-    torch::Tensor q = qn.narrow(0, off, T).transpose(0, 1).unsqueeze(0);  // [1,H,T,D]
-    out.narrow(0, off, T).copy_(model::gqa_attention(q, keys, vals, model::additive_mask(allowed))[0].transpose(0, 1));
-  }
-
-  int64_t max_len_, heads_, kv_heads_, head_dim_, n_decode_ = 0, max_decode_pos_ = 0;
-  std::vector<Segment> segs_;
-  std::vector<torch::Tensor> k_, v_;
-  torch::Tensor kv_idx_, slot_cpu_, pos_cpu_, slot_t_, pos_t_;
-};
 
 struct Engine::Sequence {
   std::string request_id;
@@ -326,20 +188,12 @@ bool Engine::check_stop(Sequence& s) {
     return true;
   }
   if (!s.params.stop.empty() && tokenizer_) {
-    // Stop strings are matched on the decoded text, across token boundaries; the output keeps
-    // the stop string and reports which one it was.
-    const std::string text = tokenizer_->decode(s.out.tokens, true, false, /*strict=*/false);
-    size_t best = std::string::npos;
-    for (const auto& stop : s.params.stop) {
-      size_t p = text.find(stop);
-      if (p != std::string::npos && (best == std::string::npos || p < best)) {
-        best = p;
-        s.out.stop_string = stop;
-      }
-    }
-    if (best != std::string::npos) {
+    // Matched on the decoded text, across token boundaries; the output keeps the stop string
+    // and reports which one it was.
+    if (auto m = find_stop_string(*tokenizer_, s.out.tokens, s.params.stop, &stop_decoded_tokens_)) {
       s.out.finish_reason = "stop";
-      s.out.text = text.substr(0, best + s.out.stop_string.size());
+      s.out.stop_string = m->stop;
+      s.out.text = std::move(m->text);
       return true;
     }
   }

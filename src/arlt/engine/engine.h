@@ -23,6 +23,8 @@ class Tokenizer;
 
 namespace arlt::engine {
 
+class SlotCache;  // engine/slot_cache.h
+
 struct EngineOptions {
   int64_t max_seqs = 64;        // slots in the KV cache (sequences decoding at once)
   int64_t max_seq_len = 0;      // positions per slot (0 = the model's max_position_embeddings)
@@ -101,12 +103,13 @@ class Engine {
   int64_t last_step_tokens() const { return last_step_tokens_; }
   int64_t last_step_decode_tokens() const { return last_step_decode_; }
   int64_t kv_bytes_per_token() const;
+  // Tokens decoded so far to match stop strings (tests: linear in the output, not quadratic).
+  int64_t stop_decoded_tokens() const { return stop_decoded_tokens_; }
   const EngineOptions& options() const { return options_; }
 
  private:
   struct Sequence;
   struct Prefill;
-  class SlotCache;
   void admit();
   void forward_step();
   void apply_pauses();
@@ -133,7 +136,7 @@ class Engine {
   std::vector<Completion> orphans_;              // ended without a sequence (cancelled or failed prefills)
   std::vector<std::string> deferred_cancels_;    // cancel() called from on_token during a step
   bool in_step_ = false;
-  int64_t next_id_ = 0, generated_tokens_ = 0, last_step_tokens_ = 0, last_step_decode_ = 0;
+  int64_t next_id_ = 0, generated_tokens_ = 0, last_step_tokens_ = 0, last_step_decode_ = 0, stop_decoded_tokens_ = 0;
 };
 
 }  // namespace arlt::engine

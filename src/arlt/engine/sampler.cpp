@@ -10,8 +10,8 @@
 #include <unordered_map>
 
 #include "arlt/base/error.h"
-#include "arlt/kernels/elementwise.h"
-#include "arlt/kernels/parallel.h"
+#include "arlt/model/cpu_kernels.h"
+#include "arlt/model/token_logp.h"
 
 namespace arlt::engine {
 
@@ -45,7 +45,7 @@ torch::Tensor process_logits(const torch::Tensor& logits, const SamplingParams& 
       acc[t] = v;
     }
   }
-  if (p.temperature > 0 && p.temperature != 1.0) x.div_(p.temperature);
+  x = model::temperature_scaled(x, p.temperature);
   const int64_t V = x.size(0);
   if (p.top_k > 0 && p.top_k < V) {
     const float kth = std::get<0>(x.topk(p.top_k)).min().item<float>();
@@ -109,34 +109,6 @@ SampleResult sample(const torch::Tensor& logits, const SamplingParams& p, const 
 }
 
 namespace {
-// lse = x.logsumexp(1), argmax = x.argmax(1) (each when asked for) of x [n, V]: one fused pass
-// pair per row on CPU fp32 (kernels::row_argmax_logsumexp), torch's ops for other tensors and
-// for the rows the kernel declines (a non-finite max or a NaN).
-void row_argmax_logsumexp(const torch::Tensor& x_in, torch::Tensor* lse, torch::Tensor* argmax) {
-  if (!x_in.device().is_cpu() || x_in.scalar_type() != torch::kFloat32) {
-    if (lse) *lse = x_in.logsumexp(1).contiguous();
-    if (argmax) *argmax = x_in.argmax(1).contiguous();
-    return;
-  }
-  const torch::Tensor x = x_in.contiguous();
-  const int64_t n = x.size(0), V = x.size(1);
-  torch::Tensor l = torch::empty({n}, torch::kFloat32), a = torch::empty({n}, torch::kInt64);
-  std::vector<char> ok(static_cast<size_t>(n));
-  const float* xp = x.data_ptr<float>();
-  float* lp = l.data_ptr<float>();
-  int64_t* ap = a.data_ptr<int64_t>();
-  kernels::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t j = lo; j < hi; ++j) ok[j] = kernels::row_argmax_logsumexp(xp + j * V, V, ap + j, lp + j);
-  });
-  for (int64_t j = 0; j < n; ++j)
-    if (!ok[j]) {
-      lp[j] = x[j].logsumexp(0).item<float>();
-      ap[j] = x[j].argmax().item<int64_t>();
-    }
-  if (lse) *lse = l;
-  if (argmax) *argmax = a;
-}
-
 bool temperature_only(const SamplingParams& p, int64_t V) {
   return (p.top_k == 0 || p.top_k >= V) && p.top_p >= 1.0 && p.min_p <= 0.0 && p.repetition_penalty == 1.0 &&
          p.presence_penalty == 0.0;
@@ -148,7 +120,7 @@ std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std:
   std::vector<SampleResult> out(B);
   torch::Tensor logits = logits_in.to(torch::kFloat32);
   std::vector<int64_t> simple;  // rows sampled together
-  std::vector<float> temps;     // their temperatures (1 for greedy rows, which take the argmax)
+  std::vector<double> temps;    // their temperatures (1 for greedy rows, which take the argmax)
   bool any_sampled = false;
   for (int64_t i = 0; i < B; ++i) {
     const SamplingParams& p = *rows[i].params;
@@ -157,25 +129,25 @@ std::vector<SampleResult> sample_rows(const torch::Tensor& logits_in, const std:
       continue;
     }
     simple.push_back(i);
-    temps.push_back(p.temperature > 0 ? static_cast<float>(p.temperature) : 1.f);
+    temps.push_back(p.temperature > 0 ? p.temperature : 1.0);
     any_sampled |= p.temperature > 0;
   }
   if (simple.empty()) return out;
   const int64_t n = static_cast<int64_t>(simple.size());
   torch::Tensor x = n == B ? logits : logits.index_select(0, torch::tensor(simple, torch::kInt64));
-  const bool all_t1 = std::all_of(temps.begin(), temps.end(), [](float t) { return t == 1.f; });
+  const bool all_t1 = std::all_of(temps.begin(), temps.end(), [](double t) { return static_cast<float>(t) == 1.f; });
   const bool any_greedy = std::any_of(simple.begin(), simple.end(), [&](int64_t i) { return rows[i].params->temperature == 0; });
   // x / T as sample() computes it (not x * (1/T), which can differ in the last bit); at T = 1
   // that is the raw log-softmax itself. Otherwise the raw log-probs need only the row's
   // log-sum-exp (a full raw log-softmax row only for rows that report top log-probs).
-  torch::Tensor lp = !any_sampled ? torch::Tensor() : all_t1 ? x.log_softmax(1) : (x / torch::tensor(temps).unsqueeze(1)).log_softmax(1);
+  torch::Tensor lp = any_sampled ? model::temperature_log_softmax(x, temps) : torch::Tensor();
   const bool need_lse = !(all_t1 && any_sampled);
   torch::Tensor lse, argmax;
-  if (need_lse || any_greedy) row_argmax_logsumexp(x, need_lse ? &lse : nullptr, any_greedy ? &argmax : nullptr);
+  if (need_lse || any_greedy) model::row_argmax_logsumexp(x, need_lse ? &lse : nullptr, any_greedy ? &argmax : nullptr);
   torch::Tensor probs = any_sampled ? lp.exp().contiguous() : torch::Tensor();
   std::vector<int64_t> tokens(n);
   // One uniform draw per row from the row's own stream and an inverse-CDF scan (rows in parallel).
-  kernels::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+  model::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t j = lo; j < hi; ++j) {
       const SamplingParams& p = *rows[simple[j]].params;
       tokens[j] = p.temperature > 0 ? draw_from(probs.data_ptr<float>() + j * V, V, *rows[simple[j]].gen)

@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <limits>
+#include <stdexcept>
 
+#include "arlt/kernels/attention.h"
 #include "arlt/kernels/elementwise.h"
 #include "arlt/kernels/linear.h"
 #include "arlt/kernels/parallel.h"
@@ -238,22 +241,53 @@ torch::Tensor rope_heads_first(const torch::Tensor& x, const torch::Tensor& cos,
   return out.transpose(1, 2);
 }
 
-std::pair<torch::Tensor, torch::Tensor> token_logp_entropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                                           double temperature, bool entropy) {
-  if (!inference_fp32({&logits}) || !target.device().is_cpu() || target.scalar_type() != torch::kInt64 || logits.dim() < 1 ||
-      logits.size(-1) == 0 || target.sizes() != logits.sizes().slice(0, logits.dim() - 1))
-    return {};
-  const int64_t V = logits.size(-1), R = target.numel();
-  const torch::Tensor x = logits.contiguous(), t = target.contiguous();
-  torch::Tensor logp = torch::empty(target.sizes(), logits.options());
-  torch::Tensor ent = entropy ? torch::empty(target.sizes(), logits.options()) : torch::Tensor();
-  const float inv_t = temperature > 0 ? static_cast<float>(1.0 / temperature) : 1.f;
+void row_argmax_logsumexp(const torch::Tensor& x_in, torch::Tensor* lse, torch::Tensor* argmax) {
+  if (!x_in.device().is_cpu() || x_in.scalar_type() != torch::kFloat32) {
+    if (lse) *lse = x_in.logsumexp(1).contiguous();
+    if (argmax) *argmax = x_in.argmax(1).contiguous();
+    return;
+  }
+  const torch::Tensor x = x_in.contiguous();
+  const int64_t n = x.size(0), V = x.size(1);
+  torch::Tensor l = torch::empty({n}, torch::kFloat32), a = torch::empty({n}, torch::kInt64);
+  std::vector<char> ok(static_cast<size_t>(n));
   const float* xp = x.data_ptr<float>();
-  const int64_t* tp = t.data_ptr<int64_t>();
-  float* lp = logp.data_ptr<float>();
-  float* ep = entropy ? ent.data_ptr<float>() : nullptr;
-  kernels::parallel_for(0, R, 4, [&](int64_t b, int64_t e) { kernels::token_logp_entropy(xp, V, inv_t, tp, lp, ep, b, e); });
-  return {logp, ent};
+  float* lp = l.data_ptr<float>();
+  int64_t* ap = a.data_ptr<int64_t>();
+  kernels::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t j = lo; j < hi; ++j) ok[j] = kernels::row_argmax_logsumexp(xp + j * V, V, ap + j, lp + j);
+  });
+  for (int64_t j = 0; j < n; ++j)
+    if (!ok[j]) {
+      lp[j] = x[j].logsumexp(0).item<float>();
+      ap[j] = x[j].argmax().item<int64_t>();
+    }
+  if (lse) *lse = l;
+  if (argmax) *argmax = a;
+}
+
+void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& f) {
+  kernels::parallel_for(begin, end, grain, f);
+}
+
+void slot_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& slot,
+                    const torch::Tensor& pos, float scale, torch::Tensor& out, int64_t lo, int64_t hi) {
+  kernels::SlotAttentionArgs a;
+  a.q = q.data_ptr<float>();
+  a.k = k.data_ptr<float>();
+  a.v = v.data_ptr<float>();
+  a.slot = slot.data_ptr<int64_t>();
+  a.pos = pos.data_ptr<int64_t>();
+  a.H = q.size(1);
+  a.KV = k.size(1);
+  a.L = k.size(2);
+  a.D = q.size(2);
+  a.scale = scale;
+  a.out = out.data_ptr<float>();
+  const int64_t kv = a.KV;
+  kernels::parallel_for_chunks(lo * kv, hi * kv, 8, [&](int64_t b, int64_t e, int64_t own_end) {
+    kernels::slot_attention(a, b, e, own_end);
+  });
 }
 
 }  // namespace arlt::model

@@ -1,10 +1,13 @@
 // The model's operations for inference (no autograd) on the CPU in fp32, through the hand-written
-// kernels of src/arlt/kernels/: the linear layers (up to kLinearKernelRows rows, on AVX-512 CPUs;
+// kernels of src/arlt/kernels/ (this file and token_logp.h are the only way from engine/ and
+// train/ to kernels/): the linear layers (up to kLinearKernelRows rows, on AVX-512 CPUs;
 // the BLAS is faster above) and one-pass RMSNorm, SiLU-mul, RoPE and per-token log-prob +
 // entropy. Anything else (autograd, GPU, bf16, more rows, other shapes) runs torch ops, so
 // callers use these everywhere; tests/model/test_cpu_kernels.cpp holds each to torch.
 #pragma once
 #include <torch/torch.h>
+
+#include <functional>
 
 namespace arlt::model {
 
@@ -61,13 +64,21 @@ torch::Tensor silu_mul(const torch::Tensor& gate, const torch::Tensor& up);
 // [Bc, 1, T, D] (Bc = B or 1), returned as [B, H, T, D].
 torch::Tensor rope_heads_first(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
-// log softmax(logits / temperature) at `target` (temperature <= 0: no scaling, as score_tokens
-// always did) and, when `entropy` is asked, the entropy of that distribution: logits [..., V],
-// target [...] int64 with the leading shape of logits; {logp, entropy} shaped like target
-// (entropy undefined unless asked). The one exception to falling back inside: returns {} (both
-// undefined) where the kernel does not apply (autograd on, not CPU fp32 logits and CPU int64
-// target, V = 0, other shapes), because the caller's torch path differs with autograd.
-std::pair<torch::Tensor, torch::Tensor> token_logp_entropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                                           double temperature, bool entropy);
+// ---- sampling and attention helpers for the engine ---------------------------------------
+
+// lse = x.logsumexp(1) and argmax = x.argmax(1) (each when its pointer is given) of x [n, V]: one
+// fused pass per row on CPU fp32, torch's ops for other tensors and for the rows the kernel
+// declines (a non-finite max or a NaN).
+void row_argmax_logsumexp(const torch::Tensor& x, torch::Tensor* lse, torch::Tensor* argmax);
+
+// f(b, e) over chunks of [begin, end) on the threads torch uses (kernels/parallel.h).
+void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& f);
+
+// Decode attention over a slot KV cache, fp32 CPU: for query tokens [lo, hi) of q [N, H, D],
+// out[i] = softmax(scale q[i] . k[slot[i], :, 0..pos[i]]) v[...] with keys and values
+// [slots, KV, L, D] (grouped queries: head h reads KV head h / (H / KV)). slot and pos are CPU
+// int64 [N]. Split across the threads by (token, KV head).
+void slot_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& slot,
+                    const torch::Tensor& pos, float scale, torch::Tensor& out, int64_t lo, int64_t hi);
 
 }  // namespace arlt::model

@@ -1,5 +1,7 @@
 #include "arlt/model/hf_folder.h"
 
+#include <algorithm>
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <filesystem>
@@ -59,9 +61,15 @@ std::shared_ptr<Transformer> load_model(const std::string& dir, const LoadOption
     throw Error(config_path + ": implies " + std::to_string(config.num_parameters()) + " parameters but the weights hold " +
                 std::to_string(stored));
 
+  const auto names = store.names();
+  const bool has_head = std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.rfind("score_head.", 0) == 0; });
+  if (opt.scalar_head && !opt.init_head && !has_head) {
+    throw Error(dir + ": has no scalar head (no score_head.* tensor in its weights), and a reward or value model needs one; "
+                "to start a new head on this model, ask for it (init_head: true)");
+  }
   auto model = std::make_shared<Transformer>(config, opt.scalar_head);
   torch::NoGradGuard no_grad;
-  if (opt.scalar_head) {  // the head keeps these when the folder has none
+  if (opt.scalar_head) {  // the head keeps these when the folder has none (init_head)
     at::Generator gen = at::detail::createCPUGenerator(opt.head_seed);
     for (auto& p : model->score_head->named_parameters(true))
       p.value().copy_(p.key().find("bias") != std::string::npos ? torch::zeros(p.value().sizes())

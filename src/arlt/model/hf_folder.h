@@ -13,7 +13,11 @@ namespace arlt::model {
 struct LoadOptions {
   std::optional<torch::Dtype> dtype;  // default: the config's torch_dtype
   torch::Device device = torch::kCPU;
-  bool scalar_head = false;           // add a scalar head; loaded when present, else random
+  // A scalar head (reward or value model), loaded from the folder's score_head.* tensors. A folder
+  // without them is an error naming it, unless init_head asks for a new head (normal(0, 0.02)
+  // weight from head_seed, zero bias), as a PPO critic starting from a policy does.
+  bool scalar_head = false;
+  bool init_head = false;
   uint64_t head_seed = 0;
 };
 

@@ -7,13 +7,13 @@
 
 #include "arlt/base/error.h"
 #include "arlt/base/suggest.h"
-#include "arlt/data/tasks.h"
+#include "arlt/reward/verifiers.h"
 
 namespace arlt::reward {
 namespace {
 
 bool is_builtin_task(const std::string& task) {
-  for (const auto& t : data::task_names())
+  for (const auto& t : verifier_tasks())
     if (t == task) return true;
   return false;
 }
@@ -22,12 +22,12 @@ bool is_builtin_task(const std::string& task) {
 // that a dataset from elsewhere scores without registering anything.
 double exact_match(const RewardInput& in) {
   std::string task = is_builtin_task(in.task) ? in.task : "";
-  return data::verify(task, data::extract_answer(in.response), in.ground_truth);
+  return verify(task, extract_answer(in.response), in.ground_truth);
 }
 
 // A truncated response scores 0 even when its first line looks right: the policy must learn to stop.
 double format(const RewardInput& in) {
-  return in.finish_reason == "stop" && data::answer_has_shape(in.task, data::extract_answer(in.response)) ? 1.0
+  return in.finish_reason == "stop" && answer_has_shape(in.task, extract_answer(in.response)) ? 1.0
                                                                                                           : 0.0;
 }
 

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "arlt/tokenizer/jinja.h"
+#include "arlt/jinja/jinja.h"
 
 namespace arlt::tokenizer {
 

@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include "arlt/algo/entropy.h"
-#include "arlt/model/cpu_kernels.h"
+#include "arlt/model/token_logp.h"
 #include "arlt/base/error.h"
 
 namespace arlt::train {
@@ -125,15 +124,14 @@ torch::Tensor packed_hidden(model::Transformer& model, const TokenBatch& batch, 
 
 }  // namespace
 
-TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, double temperature, bool with_entropy,
-                         bool with_values, bool entropy_grad, bool share_prompts) {
+TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, const ScoreOptions& o) {
   const int64_t S = batch.ids.size(1);
   // The LM head (for a 32k vocabulary the largest matmul) runs only from the first position
   // that predicts a response token; the columns before it are zeros (mask 0 there).
   int64_t start = S - 1;
   for (int64_t p : batch.prompt_len) start = std::min(start, std::max<int64_t>(0, p - 1));
   const int64_t W = S - 1 - start;
-  torch::Tensor h = share_prompts ? packed_hidden(model, batch, start, W) : torch::Tensor();
+  torch::Tensor h = o.share_prompts ? packed_hidden(model, batch, start, W) : torch::Tensor();
   if (!h.defined()) {
     model::ForwardArgs a;
     a.input_ids = batch.ids;
@@ -146,27 +144,12 @@ TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, dou
     return start == 0 ? t : torch::cat({torch::zeros({t.size(0), start}, t.options()), t}, 1);
   };
   TokenScores out;
-  // Without autograd on the CPU, one fused pass per row (model::token_logp_entropy) instead of
-  // the seven full-size temporaries the torch ops make of a [rows, tokens, 32k] tensor.
-  auto [logp, entropy] = entropy_grad ? std::pair<torch::Tensor, torch::Tensor>{}
-                                      : model::token_logp_entropy(logits, target, temperature, with_entropy);
-  if (logp.defined()) {
-    out.logp = pad_front(logp);
-    if (with_entropy) out.entropy = pad_front(entropy);
-  } else {
-    if (temperature > 0 && temperature != 1.0) logits = logits / temperature;
-    // log p = logit[target] - logsumexp(logits): no [R,S,V] log-softmax copy.
-    out.logp = pad_front(logits.gather(-1, target.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1));
-    if (with_entropy) {
-      if (entropy_grad) {
-        out.entropy = pad_front(algo::entropy_from_logits(logits));
-      } else {
-        torch::NoGradGuard ng;
-        out.entropy = pad_front(algo::entropy_from_logits(logits.detach()));
-      }
-    }
-  }
-  if (with_values) {
+  // The one definition of the sampled distribution's log-probs (model/token_logp.h): fused on
+  // the CPU without autograd, torch ops otherwise.
+  auto [logp, entropy] = model::token_logp_entropy(logits, target, {o.temperature, o.entropy, o.entropy && o.entropy_grad});
+  out.logp = pad_front(logp);
+  if (o.entropy) out.entropy = pad_front(entropy);
+  if (o.values) {
     if (!model.has_scalar_head()) throw Error("score_tokens: values asked of a model without a scalar head");
     out.values = pad_front(model.score_all(h).to(torch::kFloat32));
   }

@@ -30,16 +30,18 @@ TokenBatch make_token_batch(const std::vector<std::vector<int64_t>>& prompts,
 struct TokenScores {
   torch::Tensor logp, entropy, values;
 };
-// The entropy carries gradients only when entropy_grad (an entropy bonus); as a metric it is
-// computed on detached logits.
-//
-// share_prompts: consecutive rows with the same prompt (GRPO's n samples) run as one packed row,
-// the prompt once and then each response, which attends to the prompt and to itself only, with
-// the positions it has in its own row. The same function of the same tokens (equal up to float
-// rounding, test), with less work: the prompt's forward and backward once per group. A batch
-// whose packed attention would exceed twice the unpacked one (and 64 MB) runs unpacked.
-TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, double temperature,
-                         bool with_entropy = false, bool with_values = false, bool entropy_grad = false,
-                         bool share_prompts = false);
+struct ScoreOptions {
+  double temperature = 1.0;     // the sampling temperature (<= 0: none)
+  bool entropy = false;         // also TokenScores::entropy
+  bool values = false;          // also TokenScores::values (a model with a scalar head)
+  bool entropy_grad = false;    // the entropy carries gradients (an entropy bonus); as a metric it is detached
+  // Consecutive rows with the same prompt (GRPO's n samples) run as one packed row, the prompt
+  // once and then each response, which attends to the prompt and to itself only, with the
+  // positions it has in its own row. The same function of the same tokens (equal up to float
+  // rounding, test), with less work: the prompt's forward and backward once per group. A batch
+  // whose packed attention would exceed twice the unpacked one (and 64 MB) runs unpacked.
+  bool share_prompts = false;
+};
+TokenScores score_tokens(model::Transformer& model, const TokenBatch& batch, const ScoreOptions& options);
 
 }  // namespace arlt::train

@@ -1,11 +1,16 @@
-// Run-folder metrics (metrics.jsonl, one line a step) and the terminal progress line.
+// Run-folder metrics (metrics.jsonl, one line a step) and the MFU yardstick; the progress
+// line and the stopwatch are base/progress.h.
 #pragma once
-#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "arlt/base/progress.h"
+
 namespace arlt::train {
+
+using arlt::Progress;
+using arlt::Stopwatch;
 
 // Appends one JSON object per line; NaN and Inf are written as null (JSON has neither).
 class MetricsLog {
@@ -18,34 +23,6 @@ class MetricsLog {
 
  private:
   std::string path_;
-};
-
-// One line on stderr: rewritten in place on a terminal, printed every `every` steps otherwise.
-class Progress {
- public:
-  Progress(int64_t total, int64_t every = 10);
-  void update(int64_t step, const std::string& text);
-  void finish();
-
- private:
-  int64_t total_, every_;
-  bool tty_;
-  std::chrono::steady_clock::time_point start_;
-};
-
-class Stopwatch {
- public:
-  Stopwatch() : t_(std::chrono::steady_clock::now()) {}
-  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_).count(); }
-  double lap() {
-    auto now = std::chrono::steady_clock::now();
-    double s = std::chrono::duration<double>(now - t_).count();
-    t_ = now;
-    return s;
-  }
-
- private:
-  std::chrono::steady_clock::time_point t_;
 };
 
 // The machine's fp32 matmul peak (FLOP/s), measured once with a large GEMM (~0.3 s); the MFU

@@ -3,37 +3,27 @@
 #include <cmath>
 
 #include "arlt/base/error.h"
+#include "arlt/train/settings_io.h"
 
 namespace arlt::train {
 
+void OptimSettings::validate(const std::string& sec) const {
+  if (!(lr > 0) || !std::isfinite(lr)) throw Error(sec + ".lr: must be a positive number, found " + std::to_string(lr));
+  if (!(weight_decay >= 0)) throw Error(sec + ".weight_decay: must be >= 0");
+  if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw Error(sec + ".betas: each must be in [0, 1)");
+  if (!(eps > 0)) throw Error(sec + ".eps: must be > 0");
+  if (!(grad_clip >= 0)) throw Error(sec + ".grad_clip: must be >= 0 (0 = off)");
+  if (warmup_steps < 0) throw Error(sec + ".warmup_steps: must be >= 0");
+  if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1)) throw Error(sec + ".min_lr_ratio: must be in [0, 1]");
+  if (schedule != "cosine" && schedule != "constant")
+    throw Error(sec + ".schedule: expected 'cosine' or 'constant', found '" + schedule + "'");
+}
+
 OptimSettings optim_settings(const nlohmann::ordered_json& c, int64_t total_steps) {
   OptimSettings s;
-  auto num = [&](const char* key, double& out) {
-    if (c.contains(key)) out = c.at(key).get<double>();
-  };
-  num("lr", s.lr);
-  num("weight_decay", s.weight_decay);
-  num("eps", s.eps);
-  num("grad_clip", s.grad_clip);
-  num("min_lr_ratio", s.min_lr_ratio);
-  if (c.contains("betas")) {
-    const auto& b = c.at("betas");
-    if (!b.is_array() || b.size() != 2) throw Error("trainer.betas: expected a list of two numbers, e.g. [0.9, 0.999]");
-    s.beta1 = b[0].get<double>();
-    s.beta2 = b[1].get<double>();
-  }
-  if (c.contains("warmup_steps")) s.warmup_steps = c.at("warmup_steps").get<int64_t>();
-  if (c.contains("schedule")) s.schedule = c.at("schedule").get<std::string>();
+  read_present_keys(c, "trainer", s);
   s.total_steps = std::max<int64_t>(1, total_steps);
-  if (!(s.lr > 0) || !std::isfinite(s.lr)) throw Error("trainer.lr: must be a positive number, found " + std::to_string(s.lr));
-  if (s.weight_decay < 0) throw Error("trainer.weight_decay: must be >= 0");
-  if (!(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1)) throw Error("trainer.betas: each must be in [0, 1)");
-  if (!(s.eps > 0)) throw Error("trainer.eps: must be > 0");
-  if (s.grad_clip < 0) throw Error("trainer.grad_clip: must be >= 0 (0 = off)");
-  if (s.warmup_steps < 0) throw Error("trainer.warmup_steps: must be >= 0");
-  if (s.min_lr_ratio < 0 || s.min_lr_ratio > 1) throw Error("trainer.min_lr_ratio: must be in [0, 1]");
-  if (s.schedule != "cosine" && s.schedule != "constant")
-    throw Error("trainer.schedule: expected 'cosine' or 'constant', found '" + s.schedule + "'");
+  s.validate();
   return s;
 }
 

@@ -9,16 +9,27 @@
 
 namespace arlt::train {
 
+// AdamW and its schedule: the keys of a trainer section (lr, warmup_steps, ...; train/settings.h
+// puts them there). The defaults are the RL trainer's; SFT's differ (settings.h).
 struct OptimSettings {
-  double lr = 1e-5, weight_decay = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double grad_clip = 1.0;  // max global grad norm; 0 = off
-  int64_t warmup_steps = 0, total_steps = 1;
-  double min_lr_ratio = 0.0;         // the cosine ends at lr * min_lr_ratio
-  std::string schedule = "cosine";   // "cosine" or "constant" (both after the linear warm-up)
+  double lr = 1e-5;
+  int64_t warmup_steps = 0;
+  double min_lr_ratio = 0.1;        // the cosine ends at lr * min_lr_ratio
+  std::string schedule = "cosine";  // "cosine" or "constant" (both after the linear warm-up)
+  double weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double grad_clip = 1.0;     // max global grad norm; 0 = off
+  int64_t total_steps = 1;    // not a key: the run's steps
+  template <typename V>
+  void visit(V& v) {
+    v("lr", lr), v("warmup_steps", warmup_steps), v("min_lr_ratio", min_lr_ratio), v("schedule", schedule),
+        v("weight_decay", weight_decay), v("betas", beta1, beta2), v("eps", eps), v("grad_clip", grad_clip);
+  }
+  // Errors name the key under `section` ("trainer.lr: must be a positive number").
+  void validate(const std::string& section = "trainer") const;
 };
 
-// Reads lr, weight_decay, betas [b1, b2], eps, grad_clip, warmup_steps, min_lr_ratio and
-// schedule from a trainer config section (keys absent keep the defaults above).
+// The keys present in a trainer config section over the defaults above (the others keep them),
+// validated, with total_steps set.
 OptimSettings optim_settings(const nlohmann::ordered_json& section, int64_t total_steps);
 
 // Learning rate of optimiser step `step` (1-based): linear warm-up from lr/warmup to lr, then

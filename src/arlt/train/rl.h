@@ -7,10 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace arlt::train {
+#include "arlt/train/settings.h"  // rl_defaults(), RLConfig
 
-// Every key the RL config accepts, with its default (the schema of config::load_config).
-nlohmann::ordered_json rl_defaults();
+namespace arlt::train {
 
 struct RunOptions {
   bool resume = false;        // continue from RUN/checkpoints' newest

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "arlt/base/error.h"
+#include "arlt/base/rng.h"
 #include "arlt/base/fs.h"
 #include "arlt/base/log.h"
 #include "arlt/model/hf_folder.h"
@@ -12,9 +13,9 @@
 namespace arlt::train {
 namespace fs = std::filesystem;
 
-Policy load_policy(const Json& cfg, const std::string& run_dir, bool value_head, const std::string& weights_dir) {
-  const Json& m = cfg.at("model");
-  const std::string path = m.at("path").get<std::string>();
+Policy load_policy(const ModelSection& m, const TokenizerSection& tok, const std::string& run_dir, bool value_head,
+                   const std::string& weights_dir) {
+  const std::string& path = m.path;
   Policy p;
   const std::string from = !weights_dir.empty() ? weights_dir : path;
   if (!from.empty()) {
@@ -22,22 +23,22 @@ Policy load_policy(const Json& cfg, const std::string& run_dir, bool value_head,
       throw Error("model.path: " + from + " is not a model folder (no config.json)");
     model::LoadOptions lo;
     lo.scalar_head = value_head;
-    const std::string dt = m.at("dtype").get<std::string>();
-    if (!dt.empty()) lo.dtype = model::parse_dtype(dt, "model.dtype");
+    // PPO's critic: a new value head on the starting policy (as verl's critic starts); a
+    // checkpoint must hold the head it trained.
+    lo.init_head = value_head && weights_dir.empty();
+    if (!m.dtype.empty()) lo.dtype = model::parse_dtype(m.dtype, "model.dtype");
     p.model = model::load_model(from, lo);
     p.source = from;
   } else {
-    auto config = model::ModelConfig::preset(m.at("preset").get<std::string>());
-    const std::string dt = m.at("dtype").get<std::string>();
-    if (!dt.empty()) config.dtype = model::parse_dtype(dt, "model.dtype");
+    auto config = model::ModelConfig::preset(m.preset);
+    if (!m.dtype.empty()) config.dtype = model::parse_dtype(m.dtype, "model.dtype");
     p.model = std::make_shared<model::Transformer>(config, value_head);
-    p.model->init_random(m.at("init_seed").get<uint64_t>());
-    p.source = "preset " + m.at("preset").get<std::string>() + " (random weights, seed " +
-               std::to_string(m.at("init_seed").get<uint64_t>()) + ")";
+    p.model->init_random(m.init_seed);
+    p.source = "preset " + m.preset + " (random weights, seed " + std::to_string(m.init_seed) + ")";
   }
   // The tokenizer: tokenizer.path, the model folder's, the run's own, and only then a
   // checkpoint's copy (copied into the run first: old checkpoints are deleted as new ones come).
-  std::string tdir = cfg.at("tokenizer").at("path").get<std::string>();
+  std::string tdir = tok.path;
   const fs::path run_tok = fs::path(run_dir) / "tokenizer";
   if (tdir.empty() && !path.empty() && fs::exists(fs::path(path) / "tokenizer.json")) tdir = path;
   if (tdir.empty() && fs::exists(run_tok / "tokenizer.json")) tdir = run_tok.string();
@@ -63,21 +64,19 @@ Policy load_policy(const Json& cfg, const std::string& run_dir, bool value_head,
   return p;
 }
 
-std::vector<data::Example> load_examples(const Json& d, const std::string& split, uint64_t seed) {
-  const std::string file = d.at(split).get<std::string>();
-  const std::string task = d.at("task").get<std::string>();
+std::vector<data::Example> load_examples(const DataSection& d, const std::string& split, uint64_t seed) {
+  const std::string& file = split == "train" ? d.train : d.test;
+  const std::string& task = d.task;
   if (!file.empty()) {
-    auto ex = data::load_jsonl_dataset(file, d.at("prompt_key").get<std::string>(), d.at("answer_key").get<std::string>());
+    auto ex = data::load_jsonl_dataset(file, d.prompt_key, d.answer_key);
     for (auto& e : ex)
       if (e.task.empty()) e.task = task;
     return ex;
   }
   if (task.empty()) throw Error("data: give data." + split + " (a JSONL file) or data.task (a built-in task)");
-  const int64_t count = d.at(split + "_size").get<int64_t>();
+  const int64_t count = split == "train" ? d.train_size : d.test_size;
   if (count <= 0) throw Error("data." + split + "_size: must be > 0");
-  nlohmann::json params = nlohmann::json::parse(d.at("task_params").dump());
-  params.erase("*");
-  return data::make_task_examples(task, split, count, seed, params);
+  return data::make_task_examples(task, split, count, seed, nlohmann::json::parse(d.task_params.value.dump()));
 }
 
 std::vector<int64_t> encode_prompt(const tokenizer::Tokenizer& tok, const data::Example& ex, bool chat_template) {
@@ -100,8 +99,8 @@ std::vector<int64_t> encode_prompt(const tokenizer::Tokenizer& tok, const data::
 void DataOrder::reshuffle() {
   order_.resize(n_);
   for (int64_t i = 0; i < n_; ++i) order_[i] = i;
-  std::mt19937_64 rng(mix_seed(seed_, static_cast<uint64_t>(epoch_), 0x5eed));
-  std::shuffle(order_.begin(), order_.end(), rng);
+  Rng rng(mix_seed(seed_, static_cast<uint64_t>(epoch_), 0x5eed));
+  shuffle(order_, rng);
 }
 
 int64_t DataOrder::next() {
@@ -118,15 +117,6 @@ void DataOrder::load(const Json& s) {
   epoch_ = s.at("epoch").get<int64_t>();
   pos_ = s.at("pos").get<int64_t>();
   reshuffle();
-}
-
-uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
-  uint64_t x = 0x9E3779B97F4A7C15ULL;
-  for (uint64_t v : {a, b, c, d}) {
-    x ^= v + 0x9E3779B97F4A7C15ULL + (x << 6) + (x >> 2);
-    x ^= x >> 30, x *= 0xBF58476D1CE4E5B9ULL, x ^= x >> 27, x *= 0x94D049BB133111EBULL, x ^= x >> 31;
-  }
-  return x;
 }
 
 }  // namespace arlt::train

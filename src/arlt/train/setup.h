@@ -3,14 +3,15 @@
 #pragma once
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "arlt/base/rng.h"
 #include "arlt/data/dataset.h"
 #include "arlt/data/tasks.h"
 #include "arlt/model/transformer.h"
 #include "arlt/tokenizer/tokenizer.h"
+#include "arlt/train/settings.h"
 
 namespace arlt::train {
 
@@ -26,10 +27,12 @@ struct Policy {
 // model.path (a Hugging Face folder) or model.preset with random weights (model.init_seed);
 // tokenizer.path, else the model folder's tokenizer, else a byte tokenizer written to
 // RUN/tokenizer. `weights_dir` (a checkpoint's model/) replaces model.path when set.
-Policy load_policy(const Json& cfg, const std::string& run_dir, bool value_head, const std::string& weights_dir = "");
+Policy load_policy(const ModelSection& model, const TokenizerSection& tokenizer, const std::string& run_dir, bool value_head,
+                   const std::string& weights_dir = "");
 
 // data.train / data.test (JSONL) or the built-in data.task split, data.train_size / test_size.
-std::vector<data::Example> load_examples(const Json& data_section, const std::string& split, uint64_t seed);
+// split: "train" or "test".
+std::vector<data::Example> load_examples(const DataSection& data, const std::string& split, uint64_t seed);
 
 // Prompt ids: the chat template (when data.chat_template or the example has messages) with the
 // generation prompt added, else the plain prompt text.
@@ -52,7 +55,6 @@ class DataOrder {
   std::vector<int64_t> order_;
 };
 
-// Mixes numbers into one seed (splitmix64), for per-step, per-prompt sampling seeds.
-uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c = 0, uint64_t d = 0);
+using arlt::mix_seed;  // base/rng.h
 
 }  // namespace arlt::train

@@ -20,20 +20,6 @@
 namespace arlt::train {
 namespace fs = std::filesystem;
 
-Json sft_defaults() {
-  return Json::parse(R"({
-  "run": {"out": "runs/sft", "seed": 0, "steps": 500, "eval_every": 100, "save_every": 0, "keep": 2},
-  "model": {"path": "", "preset": "tiny", "dtype": "", "init_seed": 0},
-  "tokenizer": {"path": ""},
-  "data": {"task": "", "task_params": {"*": null}, "train": "", "val": "", "train_size": 2000, "val_size": 200,
-           "prompt_key": "prompt", "response_key": "response", "chat_template": false, "max_len": 256,
-           "packing": true},
-  "trainer": {"batch_size": 32, "micro_batch_size": 0, "lr": 1e-3, "warmup_steps": 10, "min_lr_ratio": 0.1,
-              "schedule": "cosine", "weight_decay": 0.01, "betas": [0.9, 0.95], "eps": 1e-8, "grad_clip": 1.0,
-              "spike_factor": 0.0}
-})");
-}
-
 namespace {
 
 struct Sequence {
@@ -89,9 +75,10 @@ Sequence chat_sequence(const tokenizer::Tokenizer& tok, const nlohmann::json& me
   return s;
 }
 
-std::vector<Sequence> load_sequences(const Json& d, const tokenizer::Tokenizer& tok, const std::string& split, uint64_t seed) {
-  const std::string file = d.at(split).get<std::string>();
-  const bool chat = d.at("chat_template").get<bool>();
+std::vector<Sequence> load_sequences(const SFTDataSection& d, const tokenizer::Tokenizer& tok, const std::string& split,
+                                     uint64_t seed) {
+  const std::string& file = split == "train" ? d.train : d.val;
+  const bool chat = d.chat_template;
   std::vector<Sequence> out;
   if (!file.empty()) {
     if (!fs::exists(file)) throw Error("data." + split + ": file not found: " + file);
@@ -108,20 +95,20 @@ std::vector<Sequence> load_sequences(const Json& d, const tokenizer::Tokenizer& 
         continue;
       }
       data::Example ex;
-      ex.prompt = str_field(j, d.at("prompt_key").get<std::string>(), where);
-      out.push_back(make_sequence(tok, encode_prompt(tok, ex, chat), str_field(j, d.at("response_key").get<std::string>(), where)));
+      ex.prompt = str_field(j, d.prompt_key, where);
+      out.push_back(make_sequence(tok, encode_prompt(tok, ex, chat), str_field(j, d.response_key, where)));
     }
     if (out.empty()) throw Error("data." + split + ": " + file + " holds no examples");
     return out;
   }
-  if (d.at("task").get<std::string>().empty()) {
+  if (d.task.empty()) {
     if (split == "val") return out;
     throw Error("data: give data.train (a JSONL file) or data.task (a built-in task)");
   }
-  Json dd = d;
-  dd["test"] = "";
-  dd["test_size"] = d.at("val_size");
-  for (const auto& ex : load_examples(dd, split == "val" ? "test" : "train", seed))
+  // A built-in task's worked examples: its train split, and its test split for validation.
+  DataSection task;
+  task.task = d.task, task.task_params = d.task_params, task.train_size = d.train_size, task.test_size = d.val_size;
+  for (const auto& ex : load_examples(task, split == "val" ? "test" : "train", seed))
     out.push_back(make_sequence(tok, encode_prompt(tok, ex, chat), ex.ground_truth));
   return out;
 }
@@ -188,25 +175,16 @@ torch::Tensor loss_sum(model::Transformer& m, const Batch& b) {
 }  // namespace
 
 SFTSummary run_sft(const Json& cfg, const RunOptions& opt) {
+  const SFTConfig c = SFTConfig::parse(cfg);
   SFTSummary sum;
-  const std::string run_dir = config::at_path(cfg, "run.out").get<std::string>();
+  const std::string run_dir = c.run.out;
   sum.run_dir = run_dir;
   fs::create_directories(run_dir);
-  const int64_t steps = config::at_path(cfg, "run.steps").get<int64_t>();
-  const int64_t eval_every = config::at_path(cfg, "run.eval_every").get<int64_t>();
-  const int64_t save_every = config::at_path(cfg, "run.save_every").get<int64_t>();
-  const int64_t keep = config::at_path(cfg, "run.keep").get<int64_t>();
-  const uint64_t seed = config::at_path(cfg, "run.seed").get<uint64_t>();
-  const int64_t batch_size = config::at_path(cfg, "trainer.batch_size").get<int64_t>();
-  int64_t micro = config::at_path(cfg, "trainer.micro_batch_size").get<int64_t>();
-  const int64_t max_len = config::at_path(cfg, "data.max_len").get<int64_t>();
-  if (steps <= 0) throw Error("run.steps: must be > 0");
-  if (batch_size <= 0) throw Error("trainer.batch_size: must be > 0");
-  if (micro == 0) micro = batch_size;
-  if (micro < 0 || batch_size % micro != 0)
-    throw Error("trainer.micro_batch_size: " + std::to_string(micro) + " does not divide trainer.batch_size " + std::to_string(batch_size));
-  if (max_len < 2) throw Error("data.max_len: must be >= 2");
-  if (eval_every < 0 || save_every < 0 || keep < 0) throw Error("run.eval_every / save_every / keep: must be >= 0");
+  const int64_t steps = c.run.steps, eval_every = c.run.eval_every, save_every = c.run.save_every, keep = c.run.keep;
+  const uint64_t seed = c.run.seed;
+  const int64_t batch_size = c.trainer.batch_size;
+  const int64_t micro = c.trainer.micro_batch_size == 0 ? batch_size : c.trainer.micro_batch_size;
+  const int64_t max_len = c.data.max_len;
 
   std::string resume_from;
   if (opt.resume) {
@@ -216,27 +194,28 @@ SFTSummary run_sft(const Json& cfg, const RunOptions& opt) {
     throw Error("run.out: " + run_dir + " already holds checkpoints of an earlier run; continue it with --resume or "
                 "choose another run.out");
   }
-  Policy policy = load_policy(cfg, run_dir, false, resume_from.empty() ? "" : resume_from + "/model");
+  Policy policy = load_policy(c.model, c.tokenizer, run_dir, false, resume_from.empty() ? "" : resume_from + "/model");
   auto& model = *policy.model;
   if (max_len > model.config().max_position_embeddings)
     throw Error("data.max_len: " + std::to_string(max_len) + " exceeds the model's context of " +
                 std::to_string(model.config().max_position_embeddings));
-  const bool packing = config::at_path(cfg, "data.packing").get<bool>();
-  auto train_seqs = load_sequences(cfg.at("data"), *policy.tokenizer, "train", seed);
-  auto val_seqs = load_sequences(cfg.at("data"), *policy.tokenizer, "val", seed);
+  const bool packing = c.data.packing;
+  auto train_seqs = load_sequences(c.data, *policy.tokenizer, "train", seed);
+  auto val_seqs = load_sequences(c.data, *policy.tokenizer, "val", seed);
   sum.train_sequences = static_cast<int64_t>(train_seqs.size());
   // Packing after a seeded shuffle, so that packed neighbours differ between runs with other seeds.
-  std::mt19937_64 shuf(mix_seed(seed, 0x9ac));
-  std::shuffle(train_seqs.begin(), train_seqs.end(), shuf);
+  Rng shuf(mix_seed(seed, 0x9ac));
+  shuffle(train_seqs, shuf);
   auto rows = pack(train_seqs, max_len, packing, &sum.truncated);
   int64_t val_trunc = 0;
   auto val_rows = pack(val_seqs, max_len, packing, &val_trunc);
   if (sum.truncated) log_warn("sft: ", sum.truncated, " training sequences longer than data.max_len = ", max_len, " were truncated");
 
-  const OptimSettings os = optim_settings(cfg.at("trainer"), steps);
+  OptimSettings os = c.trainer.optim;
+  os.total_steps = steps;
   const std::vector<torch::Tensor> params = model.parameters();
   auto optim = make_adamw(params, os);
-  UpdateGuard guard(config::at_path(cfg, "trainer.spike_factor").get<double>());
+  UpdateGuard guard(c.trainer.spike_factor);
   DataOrder order(static_cast<int64_t>(rows.size()), seed);
   int64_t start = 0;
   if (!resume_from.empty()) {

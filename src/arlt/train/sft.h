@@ -6,10 +6,9 @@
 #include <string>
 
 #include "arlt/train/rl.h"
+#include "arlt/train/settings.h"  // sft_defaults(), SFTConfig
 
 namespace arlt::train {
-
-nlohmann::ordered_json sft_defaults();
 
 struct SFTSummary {
   int64_t steps_done = 0, skipped_updates = 0, train_sequences = 0, truncated = 0;

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "arlt/tokenizer/jinja_internal.h"
+#include "arlt/jinja/internal.h"
 
-namespace arlt::tokenizer::jinja::detail {
+namespace arlt::jinja::detail {
 namespace {
 
 std::string c_format(const std::string& spec, int64_t v) {
@@ -328,4 +328,4 @@ std::string str_format(const std::string& fmt, CallArgs& args) {
   return out;
 }
 
-}  // namespace arlt::tokenizer::jinja::detail
+}  // namespace arlt::jinja::detail

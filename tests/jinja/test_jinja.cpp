@@ -9,7 +9,7 @@
 
 #include "arlt/base/error.h"
 #include "arlt/tokenizer/chat_template.h"
-#include "arlt/tokenizer/jinja.h"
+#include "arlt/jinja/jinja.h"
 
 namespace arlt::tokenizer {
 namespace {

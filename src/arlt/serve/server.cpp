@@ -1,4 +1,4 @@
-#include "arlt/engine/server.h"
+#include "arlt/serve/server.h"
 
 #include <httplib.h>
 
@@ -16,7 +16,8 @@
 #include "arlt/tokenizer/chat_template.h"
 #include "arlt/tokenizer/tokenizer.h"
 
-namespace arlt::engine {
+namespace arlt::serve {
+using namespace arlt::engine;  // the server is the engine's client
 using nlohmann::json;
 using nlohmann::ordered_json;
 
@@ -458,4 +459,4 @@ void Server::stop() {
 
 int Server::port() const { return impl_->bound_port; }
 
-}  // namespace arlt::engine
+}  // namespace arlt::serve

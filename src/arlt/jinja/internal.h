@@ -1,5 +1,5 @@
 // Private to the Jinja interpreter (jinja*.cpp): values, tokens, the syntax tree, and the
-// built-in filters / tests / methods. Nothing outside src/arlt/tokenizer/jinja*.cpp includes it.
+// built-in filters / tests / methods. Nothing outside src/arlt/jinja/*.cpp includes it.
 //
 // Values follow Python's data model, because chat templates are written against jinja2 running
 // on Python objects: ints and floats are distinct (1.0 prints "1.0"), True prints "True",
@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace arlt::tokenizer::jinja::detail {
+namespace arlt::jinja::detail {
 
 // ---- values -------------------------------------------------------------------------------
 
@@ -275,4 +275,4 @@ struct Program {
 
 std::shared_ptr<Program> parse_program(const std::string& source, const std::string& name);
 
-}  // namespace arlt::tokenizer::jinja::detail
+}  // namespace arlt::jinja::detail

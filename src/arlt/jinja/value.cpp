@@ -8,9 +8,9 @@
 
 #include <utf8proc.h>
 
-#include "arlt/tokenizer/jinja_internal.h"
+#include "arlt/jinja/internal.h"
 
-namespace arlt::tokenizer::jinja::detail {
+namespace arlt::jinja::detail {
 
 void fail(const std::string& message) { throw Fail{message}; }
 
@@ -646,4 +646,4 @@ std::string to_json(const Value& v, const JsonStyle& style) {
 Value from_json(const nlohmann::ordered_json& j) { return from_json_impl(j); }
 Value from_json(const nlohmann::json& j) { return from_json_impl(j); }
 
-}  // namespace arlt::tokenizer::jinja::detail
+}  // namespace arlt::jinja::detail

@@ -5,9 +5,9 @@
 #include <ctime>
 #include <map>
 
-#include "arlt/tokenizer/jinja_internal.h"
+#include "arlt/jinja/internal.h"
 
-namespace arlt::tokenizer::jinja::detail {
+namespace arlt::jinja::detail {
 
 // ---- arguments ------------------------------------------------------------------------------
 
@@ -324,4 +324,4 @@ const Dict& builtin_globals() {
   return d;
 }
 
-}  // namespace arlt::tokenizer::jinja::detail
+}  // namespace arlt::jinja::detail

@@ -3,14 +3,14 @@
 // whose parent is where they appear (so `set` inside a loop does not leak out of it, which is
 // why templates use namespace()); if-blocks share their enclosing scope. Names resolve through
 // the scope chain at use time, then the globals.
-#include "arlt/tokenizer/jinja.h"
+#include "arlt/jinja/jinja.h"
 
 #include <algorithm>
 
 #include "arlt/base/error.h"
-#include "arlt/tokenizer/jinja_internal.h"
+#include "arlt/jinja/internal.h"
 
-namespace arlt::tokenizer::jinja {
+namespace arlt::jinja {
 namespace detail {
 namespace {
 
@@ -420,4 +420,4 @@ std::string Template::render(const nlohmann::json& context) const {
   return render_value(program_, detail::from_json(context));
 }
 
-}  // namespace arlt::tokenizer::jinja
+}  // namespace arlt::jinja

@@ -1,4 +1,5 @@
-// An OpenAI-compatible HTTP server over the engine: /v1/completions, /v1/chat/completions
+// An OpenAI-compatible HTTP server over the engine (its own module: it needs the chat
+// template, which the engine must not): /v1/completions, /v1/chat/completions
 // (chat template applied; streaming with server-sent events), /v1/models, /health. One thread
 // owns the engine and runs the continuous-batching loop; HTTP handlers hand it requests and
 // wait for (or stream) their tokens. A client that goes away mid-stream cancels its request.
@@ -12,7 +13,7 @@ namespace arlt::tokenizer {
 class Tokenizer;
 }
 
-namespace arlt::engine {
+namespace arlt::serve {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";  // loopback unless asked otherwise
@@ -23,7 +24,7 @@ struct ServerOptions {
 class Server {
  public:
   Server(std::shared_ptr<model::Transformer> model, std::shared_ptr<const tokenizer::Tokenizer> tokenizer,
-         EngineOptions engine_options, ServerOptions options);
+         engine::EngineOptions engine_options, ServerOptions options);
   ~Server();
   // Binds and starts serving in background threads; returns the port.
   int start();
@@ -37,4 +38,4 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace arlt::engine
+}  // namespace arlt::serve

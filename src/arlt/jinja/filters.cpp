@@ -7,9 +7,9 @@
 #include <map>
 #include <set>
 
-#include "arlt/tokenizer/jinja_internal.h"
+#include "arlt/jinja/internal.h"
 
-namespace arlt::tokenizer::jinja::detail {
+namespace arlt::jinja::detail {
 
 // ---- helpers shared by filters ---------------------------------------------------------------
 
@@ -511,4 +511,4 @@ bool jinja_has_filter(const std::string& name) {
   return k.count(name) > 0;
 }
 
-}  // namespace arlt::tokenizer::jinja::detail
+}  // namespace arlt::jinja::detail

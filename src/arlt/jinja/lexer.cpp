@@ -5,9 +5,9 @@
 #include <cstring>
 
 #include "arlt/base/error.h"
-#include "arlt/tokenizer/jinja_internal.h"
+#include "arlt/jinja/internal.h"
 
-namespace arlt::tokenizer::jinja::detail {
+namespace arlt::jinja::detail {
 
 void throw_at(const std::string& name, Pos pos, const std::string& message) {
   throw Error(name + ": line " + std::to_string(pos.line) + ", column " + std::to_string(pos.col) +
@@ -363,4 +363,4 @@ class Lexer {
 
 std::vector<Token> lex(const std::string& source, const std::string& name) { return Lexer(source, name).run(); }
 
-}  // namespace arlt::tokenizer::jinja::detail
+}  // namespace arlt::jinja::detail

@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <unordered_map>
 
-#include "arlt/tokenizer/jinja_internal.h"
+#include "arlt/jinja/internal.h"
 
-namespace arlt::tokenizer::jinja::detail {
+namespace arlt::jinja::detail {
 namespace {
 
 using Method = Value (*)(const Value& self, CallArgs& args);
@@ -562,4 +562,4 @@ Value slice(const Value& obj, const Value& start, const Value& stop, const Value
   return Value::undefined("'" + type_name(obj) + "' object is not subscriptable");
 }
 
-}  // namespace arlt::tokenizer::jinja::detail
+}  // namespace arlt::jinja::detail

@@ -5,9 +5,9 @@
 #include <set>
 
 #include "arlt/base/error.h"
-#include "arlt/tokenizer/jinja_internal.h"
+#include "arlt/jinja/internal.h"
 
-namespace arlt::tokenizer::jinja::detail {
+namespace arlt::jinja::detail {
 namespace {
 
 // Tags jinja2 knows that a chat template cannot use here: each names another file or an
@@ -660,4 +660,4 @@ std::shared_ptr<Program> parse_program(const std::string& source, const std::str
   return program;
 }
 
-}  // namespace arlt::tokenizer::jinja::detail
+}  // namespace arlt::jinja::detail

@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace arlt::tokenizer::jinja {
+namespace arlt::jinja {
 
 namespace detail {
 struct Program;
@@ -42,4 +42,4 @@ class Template {
   std::shared_ptr<const detail::Program> program_;
 };
 
-}  // namespace arlt::tokenizer::jinja
+}  // namespace arlt::jinja

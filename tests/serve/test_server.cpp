@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include "arlt/engine/server.h"
+#include "arlt/serve/server.h"
 #include "arlt/tokenizer/chat_template.h"
 #include "arlt/tokenizer/tokenizer.h"
 #include "../test_util.h"
@@ -15,7 +15,7 @@ namespace {
 struct Fixture {
   std::shared_ptr<model::Transformer> model;
   std::shared_ptr<tokenizer::Tokenizer> tok;
-  std::unique_ptr<engine::Server> server;
+  std::unique_ptr<serve::Server> server;
   int port = 0;
   Fixture() {
     tok = tokenizer::Tokenizer::from_json(tokenizer::byte_tokenizer_json({"<|im_start|>", "<|im_end|>"}),
@@ -27,10 +27,10 @@ struct Fixture {
     test::randomize(*model, 4, 0.15);
     engine::EngineOptions eo;
     eo.max_seqs = 8;
-    engine::ServerOptions so;
+    serve::ServerOptions so;
     so.port = 0;
     so.model_name = "tiny";
-    server = std::make_unique<engine::Server>(model, tok, eo, so);
+    server = std::make_unique<serve::Server>(model, tok, eo, so);
     port = server->start();
   }
   httplib::Client client() const {
