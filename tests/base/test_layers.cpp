@@ -1,5 +1,6 @@
 // The house stays a house: every #include "arlt/<module>/..." in src/ points at the file's own
-// module or one below it in the layer list of docs/architecture.md (the line under "## Layers").
+// module or one below it in the layer list of docs/architecture.md (the line under "## Layers"),
+// and only model/ reaches kernels/.
 // The list is read from the docs, so the rule and its documentation cannot drift apart.
 #include <gtest/gtest.h>
 
@@ -82,6 +83,10 @@ TEST(HouseRules, IncludesPointDownTheLayers) {
       ++includes;
       const std::string target = m[1];
       if (target == module) continue;
+      // kernels/ is reached only through model/ (cpu_kernels.h, token_logp.h): one gateway.
+      if (target == "kernels" && module != "model")
+        problems.push_back(fs::relative(entry.path(), kSource).string() + ":" + std::to_string(n) + ": " + module +
+                           " includes kernels (only model/ may: go through model/cpu_kernels.h)");
       auto t = rank.find(target);
       if (t == rank.end() || t->second >= own->second)
         problems.push_back(fs::relative(entry.path(), kSource).string() + ":" + std::to_string(n) + ": " + module +

@@ -14,6 +14,7 @@
 #include "arlt/base/error.h"
 #include "arlt/base/log.h"
 #include "arlt/tokenizer/chat_template.h"
+#include "arlt/tokenizer/stream_decoder.h"
 #include "arlt/tokenizer/tokenizer.h"
 
 namespace arlt::serve {
@@ -302,13 +303,12 @@ struct Server::Impl {
     // Streaming: one server-sent event per token, per sample; a final chunk with the finish
     // reason; then [DONE]. A client that goes away cancels the request.
     struct StreamState {
-      std::vector<std::vector<int64_t>> tokens;
-      std::vector<std::string> sent;
+      std::vector<tokenizer::StreamDecoder> text;  // one per sample: each token decodes a small window
       int64_t finished = 0;
     };
     auto st = std::make_shared<StreamState>();
-    st->tokens.resize(n);
-    st->sent.resize(n);
+    if (tok)
+      for (int64_t i = 0; i < n; ++i) st->text.emplace_back(*tok);
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider("text/event-stream", [this, ch, st, n, chat, id, created](size_t, httplib::DataSink& sink) {
       auto chunk = [&](int64_t index, const std::string& delta, const ordered_json& finish) {
@@ -330,12 +330,8 @@ struct Server::Impl {
           }
           std::string delta;
           if (!ev.done) {
-            st->tokens[ev.index].push_back(ev.token);
-            std::string text = tok ? tok->decode(st->tokens[ev.index], true, false, false) : "";
-            // Hold back an incomplete UTF-8 character (it decodes to U+FFFD until complete).
-            if (text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0) continue;
-            if (text.compare(0, st->sent[ev.index].size(), st->sent[ev.index]) == 0) delta = text.substr(st->sent[ev.index].size());
-            st->sent[ev.index] = text;
+            // An incomplete UTF-8 character is held back until it completes.
+            if (tok) delta = st->text[ev.index].push(ev.token);
             if (!delta.empty() && !chunk(ev.index, delta, nullptr)) {
               ch->cancelled = true;
               cv.notify_all();
