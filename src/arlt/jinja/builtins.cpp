@@ -1,5 +1,5 @@
 // Python-style argument reading, the Python operators, and jinja2's tests and globals (plus
-// transformers' raise_exception and strftime_now). Filters are in jinja_filters.cpp.
+// transformers' raise_exception and strftime_now). Filters are in filters.cpp.
 #include <algorithm>
 #include <cmath>
 #include <ctime>

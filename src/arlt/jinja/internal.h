@@ -143,7 +143,7 @@ std::string str_lower(std::string_view s);
 std::string str_upper(std::string_view s);
 std::string title_char(char32_t cp);
 
-// ---- built-ins (jinja_builtins.cpp, jinja_filters.cpp, jinja_methods.cpp, jinja_format.cpp) --
+// ---- built-ins (builtins.cpp, filters.cpp, methods.cpp, format.cpp) --
 
 using FilterFn = Value (*)(const Value& subject, CallArgs& args);
 using TestFn = bool (*)(const Value& subject, CallArgs& args);
@@ -181,7 +181,7 @@ class ArgReader {
   std::vector<std::string> names_;
 };
 
-// ---- lexer (jinja_lexer.cpp) ---------------------------------------------------------------
+// ---- lexer (lexer.cpp) ---------------------------------------------------------------
 
 struct Pos {
   int line = 1, col = 1;
@@ -201,7 +201,7 @@ struct Token {
 std::vector<Token> lex(const std::string& source, const std::string& name);
 [[noreturn]] void throw_at(const std::string& name, Pos pos, const std::string& message);
 
-// ---- syntax tree (jinja_parser.cpp) ---------------------------------------------------------
+// ---- syntax tree (parser.cpp) ---------------------------------------------------------
 
 struct Expr;
 struct Stmt;

@@ -1,6 +1,6 @@
 // Chat templates: turning a conversation into prompt text the way Hugging Face's
 // tokenizer.apply_chat_template(messages, tools=..., tokenize=False) does, with arlt's own
-// Jinja interpreter (tokenizer/jinja.h), plus a few built-in templates.
+// Jinja interpreter (jinja/jinja.h), plus a few built-in templates.
 #pragma once
 #include <optional>
 #include <string>
