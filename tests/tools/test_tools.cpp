@@ -1,0 +1,131 @@
+// The tools one by one: the python sandbox contains what a model's code may try (network, the
+// host's files, writes outside /tmp, runaway loops, output and memory), the sql tool refuses
+// writes, ATTACH and runaway queries, and the request protocol's edges.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "../test_fs.h"
+#include "arlt/tools/python_tool.h"
+#include "arlt/tools/sql_tool.h"
+#include "arlt/tools/tool_set.h"
+
+using namespace arlt;
+using tools::Json;
+
+namespace {
+
+std::string run_python(const std::string& code, tools::SandboxLimits limits = {}) {
+  tools::PythonTool py(limits);
+  return py.execute("<python>" + code + "</python>", {}).value.get<std::string>();
+}
+
+#define EXPECT_HAS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
+}  // namespace
+
+TEST(PythonTool, ParsesTagsFencesAndSeveralBlocks) {
+  tools::PythonCall c;
+  ASSERT_TRUE(tools::parse_python_action("x <python>a=1</python> y <python>print(a)</python>", &c));
+  EXPECT_EQ(c.code, "a=1\nprint(a)");
+  EXPECT_FALSE(c.fenced);
+  ASSERT_TRUE(tools::parse_python_action("```python\nprint(1)\n```\ntext\n```python\nprint(2)\n```", &c));
+  EXPECT_EQ(c.code, "\nprint(1)\n\n\nprint(2)\n");
+  EXPECT_TRUE(c.fenced);
+  EXPECT_FALSE(tools::parse_python_action("<python>print(1)", &c)) << "an unclosed block is not code";
+  EXPECT_FALSE(tools::parse_python_action("no code", &c));
+  EXPECT_EQ(std::count(tools::PythonTool::prelude().begin(), tools::PythonTool::prelude().end(), '\n'), 81);
+}
+
+TEST(PythonTool, SandboxContainsTheCode) {
+  if (!tools::sandbox_available()) GTEST_SKIP() << "bubblewrap cannot create namespaces here";
+  // Pre-imported names work; stdin comes from extra_fields.
+  EXPECT_HAS(run_python("print(sqrt(16), pi > 3, Counter('aab')['a'])"), "4.0 True 2");
+  tools::PythonTool py;
+  tools::ToolContext ctx;
+  ctx.extra_fields = {{"stdin", "5 7\n"}};
+  EXPECT_HAS(py.execute("<python>a, b = map(int, input().split()); print(a * b)</python>", ctx).value.get<std::string>(), "35");
+  // No network.
+  EXPECT_HAS(run_python("import socket\ntry:\n  socket.create_connection(('1.1.1.1', 80), timeout=2)\n  print('CONNECTED')\n"
+                        "except OSError as e:\n  print('blocked', e)"),
+             "blocked");
+  // None of the host's files: the project, /root, /etc/shadow, /home.
+  for (const std::string path : {std::string(ARLT_SOURCE_DIR) + "/README.md", std::string("/root"), std::string("/etc/shadow"),
+                                 std::string("/home"), std::string("/work")}) {
+    const std::string out = run_python("import os\nprint('exists' if os.path.exists('" + path + "') else 'absent')");
+    EXPECT_HAS(out, "absent");
+  }
+  // No writes outside /tmp; /tmp is private and writable.
+  EXPECT_HAS(run_python("try:\n  open('/usr/evil', 'w')\nexcept OSError as e:\n  print('refused', e.errno)"), "refused");
+  EXPECT_HAS(run_python("open('/tmp/x', 'w').write('ok'); print(open('/tmp/x').read())"), "ok");
+  // Killing its parent kills only the sandbox's own namespace.
+  run_python("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)");
+  SUCCEED() << "still here";
+}
+
+TEST(PythonTool, LimitsEndRunawayCode) {
+  if (!tools::sandbox_available()) GTEST_SKIP() << "bubblewrap cannot create namespaces here";
+  tools::SandboxLimits lim;
+  lim.wall_seconds = 2;
+  lim.cpu_seconds = 2;
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_HAS(run_python("while True: pass", lim), "Execution timed out after 2 seconds.");
+  EXPECT_HAS(run_python("import time\ntime.sleep(60)", lim), "Execution timed out after 2 seconds.");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+  // 10 GiB: refused by the address-space limit.
+  EXPECT_HAS(run_python("try:\n  x = bytearray(10 * 2**30)\nexcept MemoryError:\n  print('no memory')", lim), "no memory");
+  // 1 GiB of output: cut at the limit, in bounded time.
+  lim.output_bytes = 1 << 16;
+  const std::string out = run_python("import sys\nfor _ in range(1024): sys.stdout.write('x' * 2**20)", lim);
+  EXPECT_LT(out.size(), 70000u);
+  EXPECT_HAS(out, "[output cut at the sandbox's limit]");
+}
+
+TEST(SqlTool, ReadOnlyNoAttachTimeLimit) {
+  test::TempDir dir;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "t.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_exec(db, "CREATE TABLE t(a INTEGER, b REAL, c TEXT); INSERT INTO t VALUES (1, 2.5, 'x'), (10, NULL, 'yy');", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  tools::SqlLimits lim;
+  lim.seconds = 1;
+  tools::SqlTool sql(dir.str(), lim);
+  tools::ToolContext ctx;
+  ctx.extra_fields = {{"db_path", "t.sqlite"}};
+  auto obs = [&](const std::string& q) { return sql.execute("<sql>" + q + "</sql>", ctx).value["obs"].get<std::string>(); };
+  EXPECT_EQ(obs("SELECT a, b, c FROM t"), "\n\n<observation> 0    1  2\n 1  2.5  x\n10 None yy</observation>\n\n");
+  EXPECT_HAS(obs("SELECT * FROM t WHERE a > 100"), "Empty DataFrame");
+  EXPECT_HAS(obs("DELETE FROM t"), "Error executing SQL: attempt to write a readonly database");
+  EXPECT_HAS(obs("ATTACH DATABASE '" + (dir / "other.sqlite") + "' AS o"), "Error executing SQL");
+  EXPECT_FALSE(std::filesystem::exists(dir / "other.sqlite")) << "ATTACH created a file";
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_HAS(obs("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"), "time limit");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  ctx.extra_fields = {{"db_path", "missing.sqlite"}};
+  EXPECT_HAS(obs("SELECT 1"), "Error executing SQL: no database at missing.sqlite");
+  EXPECT_FALSE(sql.accepts("SELECT 1"));
+}
+
+TEST(ToolSet, RequestsVerlToolWouldRefuse) {
+  tools::ToolSet set;
+  auto status_of = [&](const Json& r) {
+    try {
+      set.get_observation(r);
+    } catch (const tools::RequestError& e) {
+      return e.status;
+    }
+    return 200;
+  };
+  EXPECT_EQ(status_of(Json::array()), 422);
+  EXPECT_EQ(status_of({{"trajectory_ids", "x"}, {"actions", {"a"}}}), 422);
+  EXPECT_EQ(status_of({{"trajectory_ids", {"x"}}, {"actions", {1}}}), 422);
+  EXPECT_EQ(status_of({{"trajectory_ids", {"x"}}, {"actions", {"a"}}, {"finish", {true, false}}}), 422);
+  // Numeric ids are accepted; an action no tool takes is invalid, not an error.
+  Json r = set.get_observation({{"trajectory_ids", {7}}, {"actions", {"hello"}}});
+  EXPECT_EQ(r["valids"], Json::array({false}));
+  EXPECT_EQ(r["observations"][0]["invalid_reason"], "No valid tool found for action");
+}
