@@ -15,5 +15,6 @@ void add_sft(CLI::App& app);
 void add_train(CLI::App& app);
 void add_export(CLI::App& app);
 void add_report(CLI::App& app);
+void add_tools(CLI::App& app);  // tools serve, tools list
 
 }  // namespace arlt::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   arlt::cli::add_train(app);
   arlt::cli::add_export(app);
   arlt::cli::add_report(app);
+  arlt::cli::add_tools(app);
   try {
     arlt::init_runtime();
     app.parse(argc, argv);

@@ -1,6 +1,13 @@
 #include "arlt/tools/tool_set.h"
 
+#include <algorithm>
+#include <cmath>
 #include <future>
+
+#include "arlt/base/error.h"
+#include "arlt/base/registry.h"
+#include "arlt/tools/python_tool.h"
+#include "arlt/tools/sql_tool.h"
 
 namespace arlt::tools {
 namespace {
@@ -40,11 +47,61 @@ void validate(const Json& r) {
   }
 }
 
+// The tool's options, each key known and of the right type.
+double number_option(const Json& o, const std::string& tool, const char* key, double def) {
+  if (!o.contains(key)) return def;
+  if (!o[key].is_number() || !(o[key].get<double>() > 0)) throw Error("tool " + tool + ": option " + key + " must be a positive number");
+  return o[key].get<double>();
+}
+
+void known_options(const Json& o, const std::string& tool, const std::vector<std::string>& keys) {
+  if (!o.is_object()) throw Error("tool " + tool + ": options must be a map");
+  for (auto it = o.begin(); it != o.end(); ++it)
+    if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
+      throw Error("tool " + tool + ": unknown option '" + it.key() + "'" + unknown_name_hint(it.key(), keys));
+}
+
+std::unique_ptr<Tool> make_python(const Json& o) {
+  known_options(o, "python_code", {"timeout", "memory_mb"});
+  SandboxLimits lim;
+  lim.wall_seconds = number_option(o, "python_code", "timeout", lim.wall_seconds);
+  lim.cpu_seconds = static_cast<int64_t>(std::ceil(lim.wall_seconds));
+  lim.memory_bytes = static_cast<int64_t>(number_option(o, "python_code", "memory_mb", static_cast<double>(lim.memory_bytes >> 20))) << 20;
+  return std::make_unique<PythonTool>(lim);
+}
+
+std::unique_ptr<Tool> make_sql(const Json& o) {
+  known_options(o, "sql", {"db_root", "timeout", "max_rows"});
+  SqlLimits lim;
+  lim.seconds = number_option(o, "sql", "timeout", lim.seconds);
+  lim.rows = static_cast<int64_t>(number_option(o, "sql", "max_rows", static_cast<double>(lim.rows)));
+  std::string root = ".";
+  if (o.contains("db_root")) {
+    if (!o["db_root"].is_string()) throw Error("tool sql: option db_root must be a folder name");
+    root = o["db_root"].get<std::string>();
+  }
+  return std::make_unique<SqlTool>(root, lim);
+}
+
+Registry<ToolFactory>& registry() {
+  static Registry<ToolFactory> r("tool", {{"python_code", make_python}, {"python", make_python}, {"sql", make_sql}});
+  return r;
+}
+
 bool flag(const Json& r, const char* field, size_t i) {
   return r.contains(field) && r[field].is_array() && r[field][i].is_boolean() && r[field][i].get<bool>();
 }
 
 }  // namespace
+
+void register_tool(const std::string& name, ToolFactory factory) {
+  if (!factory) throw Error("register tool: \"" + name + "\" has an empty factory");
+  registry().add(name, std::move(factory));
+}
+
+std::unique_ptr<Tool> make_tool(const std::string& name, const Json& options) { return registry().get(name)(options); }
+
+std::vector<std::string> tool_names() { return registry().names(); }
 
 void ToolSet::add(std::unique_ptr<Tool> tool) { tools_.push_back(std::move(tool)); }
 

@@ -3,6 +3,7 @@
 // "is_last_step"}) and answers {"observations", "dones", "valids"} as VerlTool's server does;
 // the tool server (HTTP) and the in-process agent loop both call it.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,5 +35,13 @@ class ToolSet {
  private:
   std::vector<std::unique_ptr<Tool>> tools_;
 };
+
+// Tools by name, for configs and `arlt tools serve --tools python_code,sql`. A factory takes the
+// tool's options (a JSON object; unknown keys are errors); built in: python_code (alias python;
+// options timeout, memory_mb), sql (options db_root, timeout, max_rows). Any file may add one.
+using ToolFactory = std::function<std::unique_ptr<Tool>(const Json& options)>;
+void register_tool(const std::string& name, ToolFactory factory);
+std::unique_ptr<Tool> make_tool(const std::string& name, const Json& options = Json::object());
+std::vector<std::string> tool_names();
 
 }  // namespace arlt::tools
