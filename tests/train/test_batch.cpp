@@ -69,3 +69,15 @@ TEST(TrainBatch, SharedPromptPackingEqualsRowsAlone) {
   a.position_ids = torch::Tensor();
   EXPECT_THROW(m.forward_hidden(a), Error);
 }
+
+TEST(TrainBatch, ResponseMasksKeepObservationsOutOfTheLoss) {
+  // Row 0: prompt 3 tokens, response 5 with tokens 2 and 3 an observation; row 1: no mask given.
+  auto b = train::make_token_batch({{1, 2, 3}, {4, 5}}, {{10, 11, 12, 13, 14}, {20, 21}}, 0, {{1, 1, 0, 0, 1}, {1, 1}});
+  // mask[t] = 1 where position t predicts a trained token (t + 1 a response token with mask 1).
+  EXPECT_TRUE(torch::equal(b.mask[0], torch::tensor({0.f, 0.f, 1.f, 1.f, 0.f, 0.f, 1.f})));
+  EXPECT_TRUE(torch::equal(b.mask[1], torch::tensor({0.f, 1.f, 1.f, 0.f, 0.f, 0.f, 0.f})));
+  EXPECT_EQ(b.trained_len, (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(b.response_len, (std::vector<int64_t>{5, 2}));
+  EXPECT_EQ(b.select({1}).trained_len, (std::vector<int64_t>{2}));
+  EXPECT_THROW(train::make_token_batch({{1}}, {{2, 3}}, 0, {{1}}), Error);
+}

@@ -15,6 +15,7 @@
 #include "arlt/train/checkpoint.h"
 #include "arlt/train/optim.h"
 #include "arlt/train/rl.h"
+#include "arlt/tools/tool_set.h"
 #include "../test_util.h"
 
 using namespace arlt;
@@ -266,4 +267,38 @@ TEST(TrainOptim, GuardAcceptsANewScaleAfterThreeSpikes) {
   EXPECT_EQ(g.check(1.0, 150.0), "");
   EXPECT_NE(g.check(1.0, 5000.0), "");
   EXPECT_NE(g.check(std::nan(""), 1.0), "");  // non-finite: always refused
+}
+
+TEST(TrainRL, AgentRolloutsWithAToolTrainOnGeneratedTokensOnly) {
+  // A tool that answers every action, and action stops the random model writes often: most
+  // trajectories call the tool; the step trains (observation tokens masked) and reports agent metrics.
+  tools::register_tool("test_echo", [](const tools::Json&) {
+    struct Echo : tools::Tool {
+      std::string name() const override { return "test_echo"; }
+      std::string description() const override { return "echoes"; }
+      bool accepts(const std::string&) const override { return true; }
+      tools::Observation execute(const std::string& a, const tools::ToolContext&) override {
+        tools::Observation o;
+        o.value = "<obs " + std::to_string(a.size()) + ">";
+        return o;
+      }
+    };
+    return std::unique_ptr<tools::Tool>(new Echo);
+  });
+  test::TempDir dir;
+  const std::string run = dir / "r";
+  auto s = train::run_rl(small_rl(run, {"agent.enable=true", "agent.tools=[test_echo]", "agent.action_stops=[a, e, o, t, n, s, r, l]",
+                                        "agent.max_turns=2", "rollout.max_tokens=24", "agent.max_action_tokens=8", "run.steps=2"}),
+                         {false, 0, true});
+  EXPECT_EQ(s.steps_done, 2);
+  const auto m = metrics_of(run);
+  ASSERT_EQ(m.size(), 2u);
+  for (const auto& line : m) {
+    ASSERT_TRUE(line.contains("agent/tool_calls")) << line.dump();
+    EXPECT_GT(line["agent/tool_calls"].get<double>(), 0.0) << line.dump();
+    EXPECT_LE(line["agent/tool_calls"].get<double>(), 2.0);
+    EXPECT_TRUE(std::isfinite(line["loss"].get<double>()));
+    EXPECT_LE(line["response_length/max"].get<double>(), 24.0) << "generated tokens only";
+  }
+  EXPECT_NE(expect_error(small_rl(dir / "bad", {"agent.enable=true", "agent.tools=[pyton_code]"})).find("did you mean"), std::string::npos);
 }

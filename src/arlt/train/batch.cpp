@@ -8,8 +8,11 @@
 namespace arlt::train {
 
 TokenBatch make_token_batch(const std::vector<std::vector<int64_t>>& prompts,
-                            const std::vector<std::vector<int64_t>>& responses, int64_t pad_id) {
+                            const std::vector<std::vector<int64_t>>& responses, int64_t pad_id,
+                            const std::vector<std::vector<uint8_t>>& response_masks) {
   if (prompts.size() != responses.size()) throw Error("make_token_batch: prompts and responses differ in number");
+  if (!response_masks.empty() && response_masks.size() != responses.size())
+    throw Error("make_token_batch: response_masks and responses differ in number");
   const int64_t R = static_cast<int64_t>(prompts.size());
   int64_t S = 2;
   for (int64_t r = 0; r < R; ++r) S = std::max<int64_t>(S, prompts[r].size() + responses[r].size());
@@ -20,15 +23,22 @@ TokenBatch make_token_batch(const std::vector<std::vector<int64_t>>& prompts,
     const auto& p = prompts[r];
     const auto& q = responses[r];
     if (p.empty()) throw Error("make_token_batch: row " + std::to_string(r) + " has an empty prompt");
-    int64_t t = 0;
+    const std::vector<uint8_t>* rm = response_masks.empty() ? nullptr : &response_masks[r];
+    if (rm && rm->size() != q.size())
+      throw Error("make_token_batch: row " + std::to_string(r) + " has " + std::to_string(rm->size()) + " mask entries for " +
+                  std::to_string(q.size()) + " response tokens");
+    int64_t t = 0, trained = 0;
     for (int64_t x : p) ids[r * S + t] = x, att[r * S + t] = 1, ++t;
-    for (int64_t x : q) {
-      ids[r * S + t] = x, att[r * S + t] = 1;
-      mask[r * (S - 1) + t - 1] = 1.f;
+    for (size_t k = 0; k < q.size(); ++k) {
+      ids[r * S + t] = q[k], att[r * S + t] = 1;
+      const bool on = !rm || (*rm)[k];
+      mask[r * (S - 1) + t - 1] = on ? 1.f : 0.f;
+      trained += on;
       ++t;
     }
     b.prompt_len.push_back(static_cast<int64_t>(p.size()));
     b.response_len.push_back(static_cast<int64_t>(q.size()));
+    b.trained_len.push_back(trained);
   }
   b.ids = torch::tensor(ids, torch::kInt64).view({R, S});
   b.attention = torch::tensor(att, torch::kInt64).view({R, S});
@@ -44,7 +54,8 @@ TokenBatch TokenBatch::select(const std::vector<int64_t>& rows_) const {
   b.ids = ids.index_select(0, idx).narrow(1, 0, S).contiguous();
   b.attention = attention.index_select(0, idx).narrow(1, 0, S).contiguous();
   b.mask = mask.index_select(0, idx).narrow(1, 0, S - 1).contiguous();
-  for (int64_t r : rows_) b.prompt_len.push_back(prompt_len[r]), b.response_len.push_back(response_len[r]);
+  for (int64_t r : rows_)
+    b.prompt_len.push_back(prompt_len[r]), b.response_len.push_back(response_len[r]), b.trained_len.push_back(trained_len[r]);
   return b;
 }
 

@@ -15,14 +15,18 @@ namespace arlt::train {
 struct TokenBatch {
   torch::Tensor ids, attention, mask;
   std::vector<int64_t> prompt_len, response_len;
+  std::vector<int64_t> trained_len;  // response tokens with mask 1 (a tool's observation tokens are not)
   int64_t rows() const { return ids.size(0); }
   // Rows [begin, begin+count), trimmed to the longest of them.
   TokenBatch slice(int64_t begin, int64_t count) const;
   TokenBatch select(const std::vector<int64_t>& rows) const;
 };
 
+// response_masks (one per row, the length of its response; empty: every response token) marks
+// the tokens the policy generated: an agent's observation tokens get 0 and never reach a loss.
 TokenBatch make_token_batch(const std::vector<std::vector<int64_t>>& prompts,
-                            const std::vector<std::vector<int64_t>>& responses, int64_t pad_id = 0);
+                            const std::vector<std::vector<int64_t>>& responses, int64_t pad_id = 0,
+                            const std::vector<std::vector<uint8_t>>& response_masks = {});
 
 // Log-probabilities of the next tokens under `model`, scaled by 1/temperature as the sampler
 // does: [R,S-1], entry t = log p(ids[t+1] | ids[..t]). Optionally the entropy of each of those

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "arlt/agent/agent_loop.h"
 #include "arlt/algo/advantages.h"
 #include "arlt/algo/kl.h"
 #include "arlt/algo/policy_loss.h"
@@ -35,10 +36,35 @@ struct Rollout {
   int64_t example = 0, group = 0;  // which training example; which prompt draw (the GRPO group)
   std::vector<int64_t> prompt, response;
   std::vector<double> rollout_logp;  // the engine's log-probs at the sampling temperature
+  std::vector<uint8_t> mask;         // agent rollouts: 1 on generated tokens, 0 on observations (empty: all generated)
   std::string text, finish;
   double reward = 0, accuracy = 0;
   std::vector<double> components;  // each reward function's score, unweighted
+  int64_t turns = 0, tool_calls = 0, invalid_actions = 0, tool_errors = 0;
+  double tool_seconds = 0;
+  // Tokens the policy generated (lengths, budgets and the overlong penalty count these only).
+  int64_t generated() const {
+    if (mask.empty()) return static_cast<int64_t>(response.size());
+    int64_t n = 0;
+    for (uint8_t m : mask) n += m;
+    return n;
+  }
 };
+
+// A trajectory of the agent loop as a rollout; its stop reason as the engine's finish reasons
+// (a trajectory that ended on its own "stop"ped, as the format reward expects).
+Rollout rollout_of(const agent::Trajectory& t) {
+  Rollout ro;
+  ro.prompt = t.prompt;
+  ro.response = t.tokens;
+  ro.mask = t.loss_mask;
+  ro.rollout_logp = t.logprobs;
+  ro.text = t.text;
+  ro.finish = t.stop_reason == "finished" ? "stop" : t.stop_reason;
+  ro.turns = t.turns, ro.tool_calls = t.tool_calls, ro.invalid_actions = t.invalid_actions, ro.tool_errors = t.tool_errors;
+  ro.tool_seconds = t.tool_seconds;
+  return ro;
+}
 
 // The rollouts a step trains on, as tensors: rows of prompt + response, and what each phase adds.
 struct StepBatch {
@@ -104,6 +130,7 @@ class RLTrainer {
 
   // Parts of the phases.
   std::vector<Rollout> generate(int64_t step, int64_t gen_batch, int64_t count);
+  std::vector<Rollout> generate_with_tools(const std::vector<int64_t>& examples, uint64_t seed, const engine::SamplingParams& p);
   void score(std::vector<Rollout>& rollouts, Json& metrics);
   void rollout_stats(const std::vector<Rollout>& all, Json& m) const;
   double evaluate();
@@ -117,6 +144,8 @@ class RLTrainer {
   Policy policy_;
   std::shared_ptr<model::Transformer> ref_;
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<tools::ToolSet> tools_;     // agent.enable: the tools and the loop that calls them
+  std::unique_ptr<agent::AgentLoop> agent_;
   std::unique_ptr<torch::optim::AdamW> optim_;
   OptimSettings optim_settings_;
   UpdateGuard guard_;
@@ -193,6 +222,24 @@ RLTrainer::RLTrainer(const Json& resolved, const RunOptions& opt)
                 std::to_string(sampling_.max_tokens) + " exceeds the model's context of " +
                 std::to_string(policy_.model->config().max_position_embeddings));
   engine_ = std::make_unique<engine::Engine>(policy_.model, policy_.tokenizer, eo);
+  if (c_.agent.enable) {
+    const auto& ag = c_.agent;
+    tools_ = std::make_unique<tools::ToolSet>();
+    for (const auto& name : ag.tools) {
+      tools::Json options = {{"timeout", ag.tool_timeout}};
+      if (name == "sql") options["db_root"] = ag.db_root;
+      tools_->add(tools::make_tool(name, options));
+    }
+    agent::AgentOptions ao;
+    ao.action_stops = ag.action_stops;
+    ao.max_turns = ag.max_turns;
+    ao.max_response_tokens = r.max_tokens;
+    ao.max_action_tokens = ag.max_action_tokens > 0 ? std::min(ag.max_action_tokens, r.max_tokens) : r.max_tokens;
+    ao.max_obs_tokens = ag.max_obs_tokens;
+    ao.truncation = agent::parse_truncation(ag.truncation, "agent.truncation");
+    ao.end_on_invalid = ag.end_on_invalid;
+    agent_ = std::make_unique<agent::AgentLoop>(*engine_, *policy_.tokenizer, *tools_, ao);
+  }
 
   optim_settings_ = c_.trainer.optim;
   optim_settings_.total_steps = std::max<int64_t>(1, c_.run.steps);
@@ -338,6 +385,11 @@ std::vector<Rollout> RLTrainer::collect_rollouts(int64_t step, Json& m, StepTime
 std::vector<Rollout> RLTrainer::generate(int64_t step, int64_t gen_batch, int64_t count) {
   std::vector<int64_t> examples;
   for (int64_t i = 0; i < count; ++i) examples.push_back(order_->next());
+  if (agent_) {
+    std::vector<Rollout> out = generate_with_tools(examples, mix_seed(c_.run.seed, static_cast<uint64_t>(step), static_cast<uint64_t>(gen_batch)), sampling_);
+    for (auto& ro : out) ro.group += gen_batch * 1000003;
+    return out;
+  }
   for (int64_t i = 0; i < count; ++i) {
     engine::Request r;
     r.prompt = train_ids_[examples[i]];
@@ -362,6 +414,22 @@ std::vector<Rollout> RLTrainer::generate(int64_t step, int64_t gen_batch, int64_
   return out;
 }
 
+// n trajectories for each example through the agent loop; group = the example's position.
+std::vector<Rollout> RLTrainer::generate_with_tools(const std::vector<int64_t>& examples, uint64_t seed, const engine::SamplingParams& p) {
+  std::vector<agent::AgentTask> tasks;
+  for (int64_t e : examples) tasks.push_back({"ex" + std::to_string(e), train_ids_[e], tools::Json::object()});
+  engine::SamplingParams sp = p;
+  sp.seed = seed;
+  std::vector<Rollout> out;
+  for (const auto& t : agent_->run(tasks, sp)) {
+    Rollout ro = rollout_of(t);
+    ro.example = examples[static_cast<size_t>(t.task)];
+    ro.group = t.task;
+    out.push_back(std::move(ro));
+  }
+  return out;
+}
+
 void RLTrainer::score(std::vector<Rollout>& rollouts, Json& m) {
   std::vector<double> comp_sum(rewards_.size(), 0.0);
   int64_t errors = 0;
@@ -378,7 +446,7 @@ void RLTrainer::score(std::vector<Rollout>& rollouts, Json& m) {
     ro.accuracy = accuracy_index_ >= 0 ? res.components[accuracy_index_] : reward::score({{c_.reward.accuracy, 1.0}}, in).total;
     // DAPO's soft overlong penalty: linear over the last overlong_buffer tokens of the budget.
     if (buffer > 0) {
-      const int64_t over = static_cast<int64_t>(ro.response.size()) - (max_tokens - buffer);
+      const int64_t over = ro.generated() - (max_tokens - buffer);
       if (over > 0) ro.reward -= std::min(1.0, static_cast<double>(over) / buffer) * c_.reward.overlong_penalty;
     }
   }
@@ -394,12 +462,23 @@ void RLTrainer::score(std::vector<Rollout>& rollouts, Json& m) {
 void RLTrainer::rollout_stats(const std::vector<Rollout>& all, Json& m) const {
   std::vector<double> r, len, acc;
   int64_t trunc = 0, gen_tokens = 0;
+  double turns = 0, calls = 0, invalid = 0, tool_errors = 0, tool_seconds = 0;
   for (const auto& ro : all) {
     r.push_back(ro.reward);
     acc.push_back(ro.accuracy);
-    len.push_back(static_cast<double>(ro.response.size()));
+    len.push_back(static_cast<double>(ro.generated()));
     trunc += ro.finish == "length";
-    gen_tokens += static_cast<int64_t>(ro.response.size());
+    gen_tokens += ro.generated();
+    turns += ro.turns, calls += ro.tool_calls, invalid += ro.invalid_actions, tool_errors += ro.tool_errors, tool_seconds += ro.tool_seconds;
+  }
+  if (agent_ && !all.empty()) {
+    const double n = static_cast<double>(all.size());
+    m["agent/turns"] = turns / n;
+    m["agent/tool_calls"] = calls / n;
+    m["agent/tool_call_rate"] = static_cast<double>(std::count_if(all.begin(), all.end(), [](const Rollout& ro) { return ro.tool_calls > 0; })) / n;
+    m["agent/invalid_actions"] = invalid / n;
+    m["agent/tool_errors"] = tool_errors / n;
+    m["agent/tool_seconds"] = tool_seconds;
   }
   const double mu = mean_of(r);
   double var = 0;
@@ -419,14 +498,16 @@ void RLTrainer::rollout_stats(const std::vector<Rollout>& all, Json& m) const {
 
 StepBatch RLTrainer::make_step_batch(const std::vector<Rollout>& rollouts) const {
   std::vector<std::vector<int64_t>> prompts, responses;
+  std::vector<std::vector<uint8_t>> masks;
   StepBatch b;
   for (const auto& ro : rollouts) {
     prompts.push_back(ro.prompt);
     responses.push_back(ro.response);
+    masks.push_back(ro.mask.empty() ? std::vector<uint8_t>(ro.response.size(), 1) : ro.mask);
     b.scores.push_back(ro.reward);
     b.groups.push_back(ro.group);
   }
-  b.tokens = make_token_batch(prompts, responses, std::max<int64_t>(0, policy_.tokenizer->pad_id()));
+  b.tokens = make_token_batch(prompts, responses, std::max<int64_t>(0, policy_.tokenizer->pad_id()), masks);
   return b;
 }
 
@@ -539,7 +620,7 @@ double RLTrainer::update_policy(int64_t step, StepBatch& b, Json& m) {
       std::vector<int64_t> rows(perm.begin() + lo, perm.begin() + hi);
       std::sort(rows.begin(), rows.end());
       algo::Aggregation agg = loss_opt.aggregation;
-      for (int64_t r : rows) agg.norm_tokens += static_cast<double>(b.tokens.response_len[r]);
+      for (int64_t r : rows) agg.norm_tokens += static_cast<double>(b.tokens.trained_len[r]);
       agg.norm_seqs = static_cast<double>(rows.size());
       algo::PolicyLossOptions po = loss_opt;
       po.aggregation = agg;
@@ -634,6 +715,17 @@ double RLTrainer::evaluate() {
   engine::SamplingParams p = sampling_;
   p.temperature = 0.0;
   p.n = 1;
+  if (agent_) {  // with the tools, greedy, one trajectory a prompt
+    std::vector<agent::AgentTask> tasks;
+    for (size_t i = 0; i < test_.size(); ++i) tasks.push_back({"t" + std::to_string(i), test_ids_[i], tools::Json::object()});
+    double ok = 0;
+    for (const auto& t : agent_->run(tasks, p)) {
+      const auto& ex = test_[static_cast<size_t>(t.task)];
+      ok += reward::score({{c_.reward.accuracy, 1.0}}, {ex.prompt, t.text, ex.ground_truth, ex.task,
+                                                       t.stop_reason == "finished" ? "stop" : t.stop_reason, t.tokens}).total;
+    }
+    return ok / static_cast<double>(test_.size());
+  }
   for (size_t i = 0; i < test_.size(); ++i) {
     engine::Request r;
     r.prompt = test_ids_[i];

@@ -9,6 +9,7 @@
 #include "arlt/base/error.h"
 #include "arlt/base/suggest.h"
 #include "arlt/reward/reward.h"
+#include "arlt/tools/tool_set.h"
 #include "arlt/train/settings_io.h"
 
 namespace arlt::train {
@@ -115,6 +116,17 @@ void RLConfig::validate() const {
   if (reward.overlong_buffer < 0 || reward.overlong_buffer >= rollout.max_tokens)
     throw Error("reward.overlong_buffer: must be in [0, rollout.max_tokens)");
   t.optim.validate("trainer");
+  if (agent.enable) {
+    if (agent.tools.empty()) throw Error("agent.tools: name at least one tool (arlt tools list)");
+    for (const auto& name : agent.tools) check_name("agent.tools", name, tools::tool_names());
+    for (const auto& s : agent.action_stops)
+      if (s.empty()) throw Error("agent.action_stops: an empty stop string would end every turn at once");
+    if (agent.max_turns < 0) throw Error("agent.max_turns: must be >= 0");
+    if (agent.max_action_tokens < 0) throw Error("agent.max_action_tokens: must be >= 0 (0 = rollout.max_tokens)");
+    if (agent.max_obs_tokens < 0) throw Error("agent.max_obs_tokens: must be >= 0");
+    check_name("agent.truncation", agent.truncation, {"left", "right", "middle"});
+    if (!(agent.tool_timeout > 0)) throw Error("agent.tool_timeout: must be > 0");
+  }
 }
 
 void SFTConfig::validate() const {

@@ -112,6 +112,26 @@ struct AlgorithmSection {
   }
 };
 
+// Multi-turn rollouts with tools (agent/, tools/): off unless enable.
+struct AgentSection {
+  bool enable = false;
+  std::vector<std::string> tools = {"python_code"};  // tool names (arlt tools list)
+  std::vector<std::string> action_stops = {"</python>", "</sql>", "</tool_call>", "```output"};
+  int64_t max_turns = 4;          // tool calls per trajectory
+  int64_t max_action_tokens = 0;  // tokens one turn may generate; 0 = rollout.max_tokens (the whole response's budget)
+  int64_t max_obs_tokens = 256;   // longer observations are cut
+  std::string truncation = "middle";  // left | right | middle
+  bool end_on_invalid = true;     // an action no tool takes ends the trajectory
+  double tool_timeout = 10.0;     // seconds an action may run (python_code, sql)
+  std::string db_root = ".";      // sql: the folder a task's db_path is relative to
+  template <typename V>
+  void visit(V& v) {
+    v("enable", enable), v("tools", tools), v("action_stops", action_stops), v("max_turns", max_turns),
+        v("max_action_tokens", max_action_tokens), v("max_obs_tokens", max_obs_tokens), v("truncation", truncation),
+        v("end_on_invalid", end_on_invalid), v("tool_timeout", tool_timeout), v("db_root", db_root);
+  }
+};
+
 struct RLTrainerSection {
   int64_t prompts_per_step = 16, ppo_epochs = 1;
   int64_t mini_batch_size = 0;  // rollouts per optimizer step; 0 = the whole batch
@@ -137,10 +157,11 @@ struct RLConfig {
   RewardSection reward;
   AlgorithmSection algorithm;
   RLTrainerSection trainer;
+  AgentSection agent;
   template <typename V>
   void visit(V& v) {
     v("run", run), v("model", model), v("tokenizer", tokenizer), v("data", data), v("rollout", rollout), v("reward", reward),
-        v("algorithm", algorithm), v("trainer", trainer);
+        v("algorithm", algorithm), v("trainer", trainer), v("agent", agent);
   }
   // From a resolved config (rl_defaults() with a file and overrides on top); then validate().
   static RLConfig parse(const Json& resolved);
