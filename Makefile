@@ -22,6 +22,7 @@ test: setup
 demo: setup
 	$(MAKE) build
 	./$(BUILD_DIR)/arlt demo --out runs/demo
+	./$(BUILD_DIR)/arlt demo --agent --out runs/demo_agent
 
 bench: setup
 	$(MAKE) build

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "../test_fs.h"
+#include "arlt/tools/calculator_tool.h"
 #include "arlt/tools/python_tool.h"
 #include "arlt/tools/sql_tool.h"
 #include "arlt/tools/tool_set.h"
@@ -128,4 +129,26 @@ TEST(ToolSet, RequestsVerlToolWouldRefuse) {
   Json r = set.get_observation({{"trajectory_ids", {7}}, {"actions", {"hello"}}});
   EXPECT_EQ(r["valids"], Json::array({false}));
   EXPECT_EQ(r["observations"][0]["invalid_reason"], "No valid tool found for action");
+}
+
+TEST(CalculatorTool, ExactArithmeticAndErrors) {
+  std::string err;
+  EXPECT_EQ(tools::evaluate_exactly("123*456", &err), "56088");
+  EXPECT_EQ(tools::evaluate_exactly(" 7 / 2 ", &err), "7/2");
+  EXPECT_EQ(tools::evaluate_exactly("-(3 - 10) * -2 + 1/3", &err), "-41/3");
+  EXPECT_EQ(tools::evaluate_exactly("4/6*3", &err), "2");
+  EXPECT_EQ(tools::evaluate_exactly("9999999999*9999999999", &err), "99999999980000000001");
+  EXPECT_EQ(tools::evaluate_exactly("1/0", &err), "");
+  EXPECT_EQ(err, "division by zero");
+  EXPECT_EQ(tools::evaluate_exactly("2*", &err), "");
+  EXPECT_EQ(tools::evaluate_exactly("(1+2", &err), "");
+  EXPECT_EQ(err, "missing ')'");
+  EXPECT_EQ(tools::evaluate_exactly(std::string(5000, '(') + "1" + std::string(5000, ')'), &err), "");
+  EXPECT_EQ(err, "nested too deeply");
+  EXPECT_EQ(tools::evaluate_exactly("99999999999999999999999999999999999999 * 99999999999", &err), "");
+  tools::CalculatorTool calc;
+  EXPECT_TRUE(calc.accepts("I'll compute <calculator>12*3</calculator>"));
+  EXPECT_FALSE(calc.accepts("<calculator>12*3"));
+  EXPECT_EQ(calc.execute("<calculator>12*3</calculator>", {}).value, "\n<result>\n36\n</result>\n");
+  EXPECT_EQ(calc.execute("<calculator>x</calculator>", {}).value, "\n<result>\nError: malformed expression\n</result>\n");
 }

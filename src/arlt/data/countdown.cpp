@@ -8,13 +8,13 @@
 #include "arlt/base/error.h"
 #include "arlt/base/rng.h"
 #include "arlt/reward/countdown.h"
-#include "arlt/reward/rational.h"
+#include "arlt/base/rational.h"
 
 namespace arlt::data {
 namespace {
 
-using reward::i128;
-using reward::Rational;
+using arlt::i128;
+using arlt::Rational;
 
 // An expression with its value; prec says how tightly its text binds (3 number, 2 * /, 1 + -),
 // so that combining adds only the parentheses the text needs.

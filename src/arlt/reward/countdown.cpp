@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "arlt/base/error.h"
-#include "arlt/reward/rational.h"
+#include "arlt/base/rational.h"
 
 namespace arlt::reward {
 namespace {

@@ -6,6 +6,7 @@
 
 #include "arlt/base/error.h"
 #include "arlt/base/registry.h"
+#include "arlt/tools/calculator_tool.h"
 #include "arlt/tools/python_tool.h"
 #include "arlt/tools/sql_tool.h"
 
@@ -84,7 +85,13 @@ std::unique_ptr<Tool> make_sql(const Json& o) {
 }
 
 Registry<ToolFactory>& registry() {
-  static Registry<ToolFactory> r("tool", {{"python_code", make_python}, {"python", make_python}, {"sql", make_sql}});
+  static Registry<ToolFactory> r("tool", {{"python_code", make_python},
+                                          {"python", make_python},
+                                          {"sql", make_sql},
+                                          {"calculator", [](const Json& o) -> std::unique_ptr<Tool> {
+                                             known_options(o, "calculator", {"timeout"});  // accepted, not needed
+                                             return std::make_unique<CalculatorTool>();
+                                           }}});
   return r;
 }
 

@@ -43,6 +43,26 @@ Sequence make_sequence(const tokenizer::Tokenizer& tok, const std::vector<int64_
   return s;
 }
 
+// A tool-use trace: the response is a list of {"assistant": text} and {"tool": text} segments,
+// each tokenised on its own as the agent loop does (an observation's ids are the tokenisation of
+// its text alone); the assistant's are trained, the tools' are not; the end token is trained.
+Sequence trace_sequence(const tokenizer::Tokenizer& tok, const std::vector<int64_t>& prompt, const nlohmann::json& segments,
+                        const std::string& where) {
+  Sequence s;
+  s.ids = prompt;
+  s.train.assign(prompt.size(), 0);
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const auto& seg = segments[i];
+    const bool assistant = seg.is_object() && seg.size() == 1 && seg.contains("assistant") && seg["assistant"].is_string();
+    const bool tool = seg.is_object() && seg.size() == 1 && seg.contains("tool") && seg["tool"].is_string();
+    if (!assistant && !tool)
+      throw Error(where + ": response segment " + std::to_string(i) + " must be {\"assistant\": text} or {\"tool\": text}");
+    for (int64_t id : tok.encode(seg.begin().value().get<std::string>(), false)) s.ids.push_back(id), s.train.push_back(assistant ? 1 : 0);
+  }
+  if (tok.eos_id() >= 0) s.ids.push_back(tok.eos_id()), s.train.push_back(1);
+  return s;
+}
+
 // A chat conversation: every assistant turn is trained. Each turn's tokens are the difference
 // between the rendering up to it and the rendering with the generation prompt before it.
 Sequence chat_sequence(const tokenizer::Tokenizer& tok, const nlohmann::json& messages, const std::string& where) {
@@ -96,7 +116,10 @@ std::vector<Sequence> load_sequences(const SFTDataSection& d, const tokenizer::T
       }
       data::Example ex;
       ex.prompt = str_field(j, d.prompt_key, where);
-      out.push_back(make_sequence(tok, encode_prompt(tok, ex, chat), str_field(j, d.response_key, where)));
+      if (j.contains(d.response_key) && j[d.response_key].is_array())
+        out.push_back(trace_sequence(tok, encode_prompt(tok, ex, chat), j[d.response_key], where));
+      else
+        out.push_back(make_sequence(tok, encode_prompt(tok, ex, chat), str_field(j, d.response_key, where)));
     }
     if (out.empty()) throw Error("data." + split + ": " + file + " holds no examples");
     return out;

@@ -1,10 +1,10 @@
 // Exact rational arithmetic on 128-bit integers, for verifiers that must not let float rounding
-// turn a wrong answer into a right one (countdown's expressions) and for the task generator
-// that solves them. Values stay within +-2^120, so an overflow is detected, never wrapped.
+// turn a wrong answer into a right one (countdown's expressions), the task generator that solves
+// them, and the calculator tool. Values stay within +-2^120, so an overflow is detected, never wrapped.
 #pragma once
 #include <cstdint>
 
-namespace arlt::reward {
+namespace arlt {
 
 using i128 = __int128;
 
@@ -21,4 +21,4 @@ bool make_rational(i128 num, i128 den, Rational* out);
 // a op b for op in + - * /; false on overflow or division by zero.
 bool apply(Rational a, Rational b, char op, Rational* out);
 
-}  // namespace arlt::reward
+}  // namespace arlt

@@ -1,6 +1,6 @@
-#include "arlt/reward/rational.h"
+#include "arlt/base/rational.h"
 
-namespace arlt::reward {
+namespace arlt {
 namespace {
 
 // Values stay within ±2^120 so that a cross product of two of them is detected as an
@@ -65,4 +65,4 @@ bool apply(Rational a, Rational b, char op, Rational* out) {
   return false;
 }
 
-}  // namespace arlt::reward
+}  // namespace arlt
