@@ -11,6 +11,7 @@
 
 #include "arlt/base/error.h"
 #include "arlt/tools/python_tool.h"
+#include "arlt/tools/remote_tool.h"
 #include "arlt/tools/tool_server.h"
 
 using namespace arlt;
@@ -148,4 +149,32 @@ TEST(ToolRegistry, ToolsByNameWithCheckedOptions) {
   }
   EXPECT_THROW(tools::make_tool("sql", {{"db_rot", "/tmp"}}), Error);
   EXPECT_THROW(tools::make_tool("python_code", {{"timeout", -1}}), Error);
+}
+
+TEST(RemoteTool, ServedToolsAnswerAsInProcessOnes) {
+  // The calculator served by arlt's tool server and reached through RemoteTool gives what the
+  // calculator in-process gives: values, errors, invalid actions, finish.
+  auto served = std::make_unique<tools::ToolSet>();
+  served->add(tools::make_tool("calculator"));
+  tools::ToolServer server(std::move(served), {});
+  const int port = server.start();
+  tools::ToolSet local, remote;
+  local.add(tools::make_tool("calculator"));
+  remote.add(tools::make_tool("remote", {{"url", "http://127.0.0.1:" + std::to_string(port)}}));
+  const Json req = {{"trajectory_ids", {"a", "b", "c", "d"}},
+                    {"actions", {"<calculator>123*456</calculator>", "<calculator>1/0</calculator>", "no call", "x"}},
+                    {"finish", {false, false, false, true}}};
+  const Json want = local.get_observation(req), got = remote.get_observation(req);
+  EXPECT_EQ(got["observations"][0], want["observations"][0]);
+  EXPECT_EQ(got["observations"][1], want["observations"][1]);
+  EXPECT_EQ(got["valids"], want["valids"]) << got.dump();
+  EXPECT_EQ(got["dones"], want["dones"]);
+  EXPECT_EQ(got["observations"][2]["invalid_reason"], "No valid tool found for action");
+  // Bad urls are configuration errors; a server that is not there is the tool's failure.
+  EXPECT_THROW(tools::make_tool("remote", {{"url", "127.0.0.1:80"}}), Error);
+  EXPECT_THROW(tools::make_tool("remote", {{"url", "http://127.0.0.1:99999"}}), Error);
+  EXPECT_THROW(tools::make_tool("remote", Json::object()), Error);
+  server.stop();
+  tools::RemoteTool gone("http://127.0.0.1:" + std::to_string(port), 2);
+  EXPECT_THROW(gone.execute("<calculator>1</calculator>", {}), Error);
 }

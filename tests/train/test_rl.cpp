@@ -15,6 +15,7 @@
 #include "arlt/train/checkpoint.h"
 #include "arlt/train/optim.h"
 #include "arlt/train/rl.h"
+#include "arlt/tools/tool_server.h"
 #include "arlt/tools/tool_set.h"
 #include "../test_util.h"
 
@@ -301,4 +302,19 @@ TEST(TrainRL, AgentRolloutsWithAToolTrainOnGeneratedTokensOnly) {
     EXPECT_LE(line["response_length/max"].get<double>(), 24.0) << "generated tokens only";
   }
   EXPECT_NE(expect_error(small_rl(dir / "bad", {"agent.enable=true", "agent.tools=[pyton_code]"})).find("did you mean"), std::string::npos);
+  EXPECT_NE(expect_error(small_rl(dir / "bad", {"agent.enable=true", "agent.tools_url=localhost:5000"})).find("agent.tools_url"),
+            std::string::npos);
+  // The same tool behind the tool server, reached through agent.tools_url.
+  auto served = std::make_unique<tools::ToolSet>();
+  served->add(tools::make_tool("test_echo"));
+  tools::ToolServer server(std::move(served), {});
+  const int port = server.start();
+  const std::string remote_run = dir / "remote";
+  train::run_rl(small_rl(remote_run, {"agent.enable=true", "agent.tools_url=http://127.0.0.1:" + std::to_string(port),
+                                      "agent.action_stops=[a, e, o, t, n, s, r, l]", "agent.max_turns=2", "rollout.max_tokens=24",
+                                      "agent.max_action_tokens=8", "run.steps=1"}),
+                {false, 0, true});
+  const auto rm = metrics_of(remote_run);
+  ASSERT_EQ(rm.size(), 1u);
+  EXPECT_GT(rm[0]["agent/tool_calls"].get<double>(), 0.0);
 }

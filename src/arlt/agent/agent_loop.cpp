@@ -27,6 +27,7 @@ ToolAnswer call_tool(tools::ToolSet& set, const std::string& action, const tools
     a.accepted = true;
     try {
       a.obs = t->execute(action, ctx);
+      a.accepted = a.obs.valid;  // a remote server's tools may refuse an action the client sent
     } catch (const std::exception& e) {
       a.failed = true;
       a.obs.value = std::string("\nTool error: ") + e.what() + "\n";

@@ -8,6 +8,7 @@
 #include "arlt/base/registry.h"
 #include "arlt/tools/calculator_tool.h"
 #include "arlt/tools/python_tool.h"
+#include "arlt/tools/remote_tool.h"
 #include "arlt/tools/sql_tool.h"
 
 namespace arlt::tools {
@@ -88,6 +89,13 @@ Registry<ToolFactory>& registry() {
   static Registry<ToolFactory> r("tool", {{"python_code", make_python},
                                           {"python", make_python},
                                           {"sql", make_sql},
+                                          {"remote", [](const Json& o) -> std::unique_ptr<Tool> {
+                                             known_options(o, "remote", {"url", "timeout"});
+                                             if (!o.contains("url") || !o["url"].is_string())
+                                               throw Error("tool remote: option url (http://host:port) is required");
+                                             return std::make_unique<RemoteTool>(o["url"].get<std::string>(),
+                                                                                 number_option(o, "remote", "timeout", 60));
+                                           }},
                                           {"calculator", [](const Json& o) -> std::unique_ptr<Tool> {
                                              known_options(o, "calculator", {"timeout"});  // accepted, not needed
                                              return std::make_unique<CalculatorTool>();

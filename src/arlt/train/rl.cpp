@@ -225,7 +225,8 @@ RLTrainer::RLTrainer(const Json& resolved, const RunOptions& opt)
   if (c_.agent.enable) {
     const auto& ag = c_.agent;
     tools_ = std::make_unique<tools::ToolSet>();
-    for (const auto& name : ag.tools) {
+    if (!ag.tools_url.empty()) tools_->add(tools::make_tool("remote", {{"url", ag.tools_url}, {"timeout", 6 * ag.tool_timeout}}));
+    for (const auto& name : ag.tools_url.empty() ? ag.tools : std::vector<std::string>{}) {
       tools::Json options = {{"timeout", ag.tool_timeout}};
       if (name == "sql") options["db_root"] = ag.db_root;
       tools_->add(tools::make_tool(name, options));

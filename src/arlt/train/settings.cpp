@@ -117,8 +117,12 @@ void RLConfig::validate() const {
     throw Error("reward.overlong_buffer: must be in [0, rollout.max_tokens)");
   t.optim.validate("trainer");
   if (agent.enable) {
-    if (agent.tools.empty()) throw Error("agent.tools: name at least one tool (arlt tools list)");
-    for (const auto& name : agent.tools) check_name("agent.tools", name, tools::tool_names());
+    if (agent.tools_url.empty()) {
+      if (agent.tools.empty()) throw Error("agent.tools: name at least one tool (arlt tools list)");
+      for (const auto& name : agent.tools) check_name("agent.tools", name, tools::tool_names());
+    } else if (agent.tools_url.rfind("http://", 0) != 0) {
+      throw Error("agent.tools_url: '" + agent.tools_url + "': expected http://host:port");
+    }
     for (const auto& s : agent.action_stops)
       if (s.empty()) throw Error("agent.action_stops: an empty stop string would end every turn at once");
     if (agent.max_turns < 0) throw Error("agent.max_turns: must be >= 0");
