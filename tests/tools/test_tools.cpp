@@ -12,6 +12,8 @@
 #include "../test_fs.h"
 #include "arlt/tools/calculator_tool.h"
 #include "arlt/tools/python_tool.h"
+#include "arlt/tools/search_tool.h"
+#include "arlt/base/fs.h"
 #include "arlt/tools/sql_tool.h"
 #include "arlt/tools/tool_set.h"
 
@@ -151,4 +153,33 @@ TEST(CalculatorTool, ExactArithmeticAndErrors) {
   EXPECT_FALSE(calc.accepts("<calculator>12*3"));
   EXPECT_EQ(calc.execute("<calculator>12*3</calculator>", {}).value, "\n<result>\n36\n</result>\n");
   EXPECT_EQ(calc.execute("<calculator>x</calculator>", {}).value, "\n<result>\nError: malformed expression\n</result>\n");
+}
+
+TEST(SearchTool, Bm25OverAnIndexedCorpus) {
+  test::TempDir dir;
+  const std::string corpus = dir / "corpus.jsonl";
+  write_file_atomic(corpus,
+             "{\"id\": \"p1\", \"title\": \"Paris\", \"text\": \"Paris is the capital of France.\"}\n"
+             "{\"id\": \"p2\", \"title\": \"Berlin\", \"text\": \"Berlin is the capital of Germany. Germany borders France.\"}\n"
+             "\n"
+             "{\"id\": 3, \"title\": \"Rivers\", \"text\": \"The Seine flows through Paris; the Spree through Berlin.\"}\n"
+             "{\"id\": \"p4\", \"text\": \"Tokyo is large.\"}\n");
+  EXPECT_EQ(tools::build_search_index(corpus, dir / "idx.sqlite"), 4);
+  tools::SearchTool search(corpus, 2, dir / "idx.sqlite");
+  // "capital France": p1 holds both terms in a short passage; p2 both in a longer one.
+  EXPECT_EQ(search.search("capital France"), (std::vector<std::string>{"p1", "p2"}));
+  EXPECT_EQ(search.search("Seine"), (std::vector<std::string>{"3"}));
+  EXPECT_TRUE(search.search("").empty());
+  EXPECT_NO_THROW(search.search("\"unbalanced OR (NEAR x*")) << "the model's text never reaches FTS5 as syntax";
+  EXPECT_EQ(search.execute("<search>Tokyo</search>", {}).value, "\n<result>\n[1] Tokyo is large.\n</result>\n");
+  EXPECT_EQ(search.execute("<search>zebra</search>", {}).value, "\n<result>\nNo results.\n</result>\n");
+  EXPECT_FALSE(search.accepts("<search>open"));
+  // A bad corpus line is an error naming it.
+  write_file_atomic(dir / "bad.jsonl", "{\"id\": 1, \"text\": \"ok\"}\n{\"id\": 2}\n");
+  try {
+    tools::build_search_index(dir / "bad.jsonl", dir / "bad.idx");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.jsonl:2"), std::string::npos) << e.what();
+  }
 }

@@ -10,7 +10,7 @@ namespace arlt::cli {
 
 void add_tools(CLI::App& app) {
   struct Opts {
-    std::string tools = "python_code", host = "127.0.0.1", db_root = ".";
+    std::string tools = "python_code", host = "127.0.0.1", db_root = ".", corpus;
     int port = 5000, max_concurrent = 64;
     double timeout = 10;
   };
@@ -22,6 +22,7 @@ void add_tools(CLI::App& app) {
   serve->add_option("--port", o->port, "port (0 = any free one)")->capture_default_str()->check(CLI::Range(0, 65535));
   serve->add_option("--host", o->host, "address to listen on (default loopback)")->capture_default_str();
   serve->add_option("--db-root", o->db_root, "sql: the folder extra_fields.db_path is relative to")->capture_default_str();
+  serve->add_option("--corpus", o->corpus, "search: the JSONL of passages ({id, title, text}) to index");
   serve->add_option("--timeout", o->timeout, "python_code and sql: seconds an action may run")->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
   serve->add_option("--max-concurrent", o->max_concurrent, "requests served at once; more get 503")->capture_default_str()
@@ -34,6 +35,8 @@ void add_tools(CLI::App& app) {
       if (name.empty()) continue;
       tools::Json opts = {{"timeout", o->timeout}};
       if (name == "sql") opts["db_root"] = o->db_root;
+      if (name == "search") opts = {{"corpus", o->corpus}};
+      if (name == "calculator") opts = tools::Json::object();
       set->add(tools::make_tool(name, opts));
     }
     if (set->tools().empty()) throw Error("--tools: name at least one tool (arlt tools list)");

@@ -9,6 +9,7 @@
 #include "arlt/tools/calculator_tool.h"
 #include "arlt/tools/python_tool.h"
 #include "arlt/tools/remote_tool.h"
+#include "arlt/tools/search_tool.h"
 #include "arlt/tools/sql_tool.h"
 
 namespace arlt::tools {
@@ -95,6 +96,14 @@ Registry<ToolFactory>& registry() {
                                                throw Error("tool remote: option url (http://host:port) is required");
                                              return std::make_unique<RemoteTool>(o["url"].get<std::string>(),
                                                                                  number_option(o, "remote", "timeout", 60));
+                                           }},
+                                          {"search", [](const Json& o) -> std::unique_ptr<Tool> {
+                                             known_options(o, "search", {"corpus", "top_k", "index", "timeout"});
+                                             if (!o.contains("corpus") || !o["corpus"].is_string())
+                                               throw Error("tool search: option corpus (a JSONL file of passages) is required");
+                                             return std::make_unique<SearchTool>(
+                                                 o["corpus"].get<std::string>(), static_cast<int64_t>(number_option(o, "search", "top_k", 3)),
+                                                 o.contains("index") && o["index"].is_string() ? o["index"].get<std::string>() : "");
                                            }},
                                           {"calculator", [](const Json& o) -> std::unique_ptr<Tool> {
                                              known_options(o, "calculator", {"timeout"});  // accepted, not needed

@@ -38,7 +38,8 @@ class ToolSet {
 
 // Tools by name, for configs and `arlt tools serve --tools python_code,sql`. A factory takes the
 // tool's options (a JSON object; unknown keys are errors); built in: python_code (alias python;
-// options timeout, memory_mb), sql (options db_root, timeout, max_rows), calculator, remote
+// options timeout, memory_mb), sql (options db_root, timeout, max_rows), calculator, search
+// (options corpus, top_k, index), remote
 // (options url, timeout: every action to a server of this protocol). Any file may add one.
 using ToolFactory = std::function<std::unique_ptr<Tool>(const Json& options)>;
 void register_tool(const std::string& name, ToolFactory factory);

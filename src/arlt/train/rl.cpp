@@ -229,6 +229,8 @@ RLTrainer::RLTrainer(const Json& resolved, const RunOptions& opt)
     for (const auto& name : ag.tools_url.empty() ? ag.tools : std::vector<std::string>{}) {
       tools::Json options = {{"timeout", ag.tool_timeout}};
       if (name == "sql") options["db_root"] = ag.db_root;
+      if (name == "search") options = {{"corpus", ag.search_corpus}, {"top_k", ag.search_top_k}};
+      if (name == "calculator") options = tools::Json::object();
       tools_->add(tools::make_tool(name, options));
     }
     agent::AgentOptions ao;

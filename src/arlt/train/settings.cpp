@@ -120,6 +120,8 @@ void RLConfig::validate() const {
     if (agent.tools_url.empty()) {
       if (agent.tools.empty()) throw Error("agent.tools: name at least one tool (arlt tools list)");
       for (const auto& name : agent.tools) check_name("agent.tools", name, tools::tool_names());
+      if (std::find(agent.tools.begin(), agent.tools.end(), "search") != agent.tools.end() && agent.search_corpus.empty())
+        throw Error("agent.search_corpus: the search tool needs a JSONL of passages ({\"id\", \"title\", \"text\"})");
     } else if (agent.tools_url.rfind("http://", 0) != 0) {
       throw Error("agent.tools_url: '" + agent.tools_url + "': expected http://host:port");
     }

@@ -125,9 +125,11 @@ struct AgentSection {
   double tool_timeout = 10.0;     // seconds an action may run (python_code, sql)
   std::string db_root = ".";      // sql: the folder a task's db_path is relative to
   std::string tools_url;          // "http://host:port": the tools of a server of VerlTool's API instead of `tools`
+  std::string search_corpus;      // search: the JSONL of passages ({"id", "title", "text"})
+  int64_t search_top_k = 3;       // search: passages an answer holds
   template <typename V>
   void visit(V& v) {
-    v("enable", enable), v("tools", tools), v("tools_url", tools_url), v("action_stops", action_stops), v("max_turns", max_turns),
+    v("enable", enable), v("tools", tools), v("tools_url", tools_url), v("search_corpus", search_corpus), v("search_top_k", search_top_k), v("action_stops", action_stops), v("max_turns", max_turns),
         v("max_action_tokens", max_action_tokens), v("max_obs_tokens", max_obs_tokens), v("truncation", truncation),
         v("end_on_invalid", end_on_invalid), v("tool_timeout", tool_timeout), v("db_root", db_root);
   }
