@@ -77,6 +77,26 @@ TEST(DataDataset, CustomAndDottedKeys) {
   EXPECT_EQ(xs[0].ground_truth, "3");
 }
 
+TEST(DataDataset, VerlRowsCarryDataSourceAndExtraFieldsForTheTools) {
+  TempJsonl verl(
+      "{\"prompt\": [{\"role\": \"user\", \"content\": \"q\"}], \"reward_model\": {\"ground_truth\": \"a\"}, "
+      "\"data_source\": \"spider\", \"extra_info\": {\"db_path\": \"x.sqlite\"}}\n");
+  auto xs = load_jsonl_dataset(verl.path(), "prompt", "reward_model.ground_truth");
+  ASSERT_EQ(xs.size(), 1u);
+  EXPECT_EQ(xs[0].data_source, "spider");
+  EXPECT_EQ(xs[0].extra_fields, nlohmann::json({{"db_path", "x.sqlite"}}));
+  TempJsonl both(
+      "{\"prompt\": \"p\", \"ground_truth\": \"b\", \"extra_info\": {\"a\": 1}, \"extra_fields\": {\"stdin\": \"5\"}}\n"
+      "{\"prompt\": \"p\", \"ground_truth\": \"c\"}\n");
+  xs = load_jsonl_dataset(both.path());
+  ASSERT_EQ(xs.size(), 2u);
+  EXPECT_EQ(xs[0].extra_fields, nlohmann::json({{"stdin", "5"}})) << "extra_fields wins over extra_info";
+  EXPECT_EQ(xs[1].extra_fields, nlohmann::json::object());
+  EXPECT_EQ(xs[1].data_source, "");
+  TempJsonl bad("{\"prompt\": \"p\", \"ground_truth\": \"b\", \"extra_fields\": [1]}\n");
+  EXPECT_THROW(load_jsonl_dataset(bad.path()), Error);
+}
+
 TEST(DataDataset, EachMalformedLineNamesFileLineKeyAndExpectation) {
   const std::string good = "{\"prompt\": \"p\", \"ground_truth\": \"g\"}\n";
   struct Case {

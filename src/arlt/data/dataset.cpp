@@ -115,6 +115,17 @@ Example parse_line(const nlohmann::json& j, const std::string& where, const std:
     if (!task->is_string()) throw Error(where + "\"task\" is " + shown(*task) + "; expected a string");
     ex.task = task->get<std::string>();
   }
+  for (const char* key : {"extra_info", "extra_fields"}) {  // the latter wins
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    if (!it->is_object()) throw Error(where + "\"" + key + "\" is " + shown(*it) + "; expected an object");
+    ex.extra_fields = *it;
+  }
+  auto source = j.find("data_source");
+  if (source != j.end()) {
+    if (!source->is_string()) throw Error(where + "\"data_source\" is " + shown(*source) + "; expected a string");
+    ex.data_source = source->get<std::string>();
+  }
   return ex;
 }
 

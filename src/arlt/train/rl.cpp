@@ -420,7 +420,8 @@ std::vector<Rollout> RLTrainer::generate(int64_t step, int64_t gen_batch, int64_
 // n trajectories for each example through the agent loop; group = the example's position.
 std::vector<Rollout> RLTrainer::generate_with_tools(const std::vector<int64_t>& examples, uint64_t seed, const engine::SamplingParams& p) {
   std::vector<agent::AgentTask> tasks;
-  for (int64_t e : examples) tasks.push_back({"ex" + std::to_string(e), train_ids_[e], tools::Json::object()});
+  for (int64_t e : examples)
+    tasks.push_back({"ex" + std::to_string(e), train_ids_[e], tools::Json::parse(train_[e].extra_fields.dump())});
   engine::SamplingParams sp = p;
   sp.seed = seed;
   std::vector<Rollout> out;
@@ -720,7 +721,8 @@ double RLTrainer::evaluate() {
   p.n = 1;
   if (agent_) {  // with the tools, greedy, one trajectory a prompt
     std::vector<agent::AgentTask> tasks;
-    for (size_t i = 0; i < test_.size(); ++i) tasks.push_back({"t" + std::to_string(i), test_ids_[i], tools::Json::object()});
+    for (size_t i = 0; i < test_.size(); ++i)
+      tasks.push_back({"t" + std::to_string(i), test_ids_[i], tools::Json::parse(test_[i].extra_fields.dump())});
     double ok = 0;
     for (const auto& t : agent_->run(tasks, p)) {
       const auto& ex = test_[static_cast<size_t>(t.task)];
