@@ -1,5 +1,6 @@
 #include "arlt/tools/python_tool.h"
 
+#include <csignal>
 #include <cstdio>
 
 namespace arlt::tools {
@@ -133,7 +134,8 @@ Observation PythonTool::execute(const std::string& action, const ToolContext& co
     run.stdin_text = context.extra_fields["stdin"].get<std::string>();
   SandboxResult r = run_sandboxed(run);
   std::string err = r.err;
-  if (r.timed_out) {
+  // The CPU limit (SIGXCPU) is a time limit too: under load it can fire just before the wall one.
+  if (r.timed_out || r.signal == SIGXCPU) {
     char msg[96];
     std::snprintf(msg, sizeof msg, "Execution timed out after %g seconds.", limits_.wall_seconds);
     err += (err.empty() ? "" : "\n") + std::string(msg);

@@ -149,6 +149,8 @@ SandboxResult run_sandboxed(const SandboxRun& run) {
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (WIFEXITED(status)) res.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) res.signal = WTERMSIG(status);
+  // bubblewrap, the namespace's init, reports a program killed by signal N as exit code 128 + N.
+  if (res.exit_code > 128 && res.exit_code < 128 + 65) res.signal = res.exit_code - 128;
   return res;
 }
 

@@ -12,7 +12,7 @@ namespace arlt::tools {
 
 struct SandboxLimits {
   double wall_seconds = 10.0;                // killed after this (the whole process tree)
-  int64_t cpu_seconds = 10;                  // RLIMIT_CPU
+  int64_t cpu_seconds = 11;                  // RLIMIT_CPU: past the wall limit, so that the wall limit decides
   int64_t memory_bytes = int64_t{1} << 30;   // RLIMIT_AS
   int64_t file_bytes = int64_t{16} << 20;    // RLIMIT_FSIZE: the largest file it may write in /tmp
   int64_t output_bytes = int64_t{1} << 20;   // stdout and stderr each keep at most this much
@@ -21,7 +21,7 @@ struct SandboxLimits {
 struct SandboxResult {
   std::string out, err;  // what it wrote, each cut at output_bytes
   int exit_code = -1;    // -1 when killed by a signal
-  int signal = 0;
+  int signal = 0;        // the signal that ended the program (bubblewrap's exit code 128 + N is read as N)
   bool timed_out = false, output_cut = false;
   double seconds = 0;
 };

@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "arlt/base/error.h"
@@ -28,6 +29,11 @@ ToolServer::~ToolServer() { stop(); }
 int ToolServer::start() {
   started_ = now_seconds();
   http_->set_payload_max_length(options_.max_body_bytes);
+  // A worker per concurrent client (httplib's default pool of 8 left connections waiting past
+  // their read timeout under 64 clients: "Read" errors on the client side), and long keep-alives.
+  const size_t workers = static_cast<size_t>(std::max(8, std::min(options_.max_concurrent + 8, 264)));
+  http_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  http_->set_keep_alive_max_count(1000);
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second server on the
   // same port starts and the kernel splits the clients between the two.
   http_->set_socket_options([](socket_t sock) {

@@ -68,7 +68,7 @@ std::unique_ptr<Tool> make_python(const Json& o) {
   known_options(o, "python_code", {"timeout", "memory_mb"});
   SandboxLimits lim;
   lim.wall_seconds = number_option(o, "python_code", "timeout", lim.wall_seconds);
-  lim.cpu_seconds = static_cast<int64_t>(std::ceil(lim.wall_seconds));
+  lim.cpu_seconds = static_cast<int64_t>(std::ceil(lim.wall_seconds)) + 1;  // the wall limit decides
   lim.memory_bytes = static_cast<int64_t>(number_option(o, "python_code", "memory_mb", static_cast<double>(lim.memory_bytes >> 20))) << 20;
   return std::make_unique<PythonTool>(lim);
 }
