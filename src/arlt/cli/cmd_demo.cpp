@@ -32,6 +32,33 @@ std::string num(double v) {
   std::snprintf(b, sizeof b, "%.17g", v);
   return b;
 }
+
+// Steps 1 and 2 of both demos: a 320-token BPE tokenizer (digits kept apart) trained on `corpus`
+// into OUT/tokenizer, and the tiny model with random weights saved with it into OUT/init.
+struct DemoStart {
+  std::string tokenizer_dir, init_dir;
+  int vocab_size = 0;
+  model::ModelConfig config;
+};
+
+DemoStart tokenizer_and_tiny_model(const std::filesystem::path& out, const std::string& corpus, uint64_t seed) {
+  DemoStart d;
+  tokenizer::BpeTrainOptions bo;
+  bo.vocab_size = 320;
+  bo.individual_digits = true;
+  bo.special_tokens = {"<|endoftext|>"};
+  d.vocab_size = bo.vocab_size;
+  d.tokenizer_dir = (out / "tokenizer").string();
+  tokenizer::save_trained_tokenizer(d.tokenizer_dir, tokenizer::train_bpe(corpus, bo), bo);
+  d.config = model::ModelConfig::preset("tiny");
+  model::Transformer m(d.config);
+  m.init_random(seed);
+  model::SaveOptions so;
+  so.tokenizer_from = d.tokenizer_dir;
+  d.init_dir = (out / "init").string();
+  model::save_model(m, d.init_dir, so);
+  return d;
+}
 }  // namespace
 
 // The tool demo: a tiny model cannot multiply 3-digit numbers in its head, but it can learn to
@@ -55,19 +82,9 @@ void run_agent_demo(const std::string& out_dir, uint64_t seed, bool quiet) {
                               {"response", {{{"assistant", call}}, {{"tool", result}}, {{"assistant", answer}}}}}).dump() + "\n";
   }
   write_file_atomic((out / "traces.jsonl").string(), traces);
-  tokenizer::BpeTrainOptions bo;
-  bo.vocab_size = 320;
-  bo.individual_digits = true;
-  bo.special_tokens = {"<|endoftext|>"};
-  const std::string tok_dir = (out / "tokenizer").string();
-  tokenizer::save_trained_tokenizer(tok_dir, tokenizer::train_bpe(corpus, bo), bo);
-  auto config = model::ModelConfig::preset("tiny");
-  model::Transformer m(config);
-  m.init_random(seed);
-  model::SaveOptions so;
-  so.tokenizer_from = tok_dir;
-  const std::string init_dir = (out / "init").string();
-  model::save_model(m, init_dir, so);
+  const DemoStart start = tokenizer_and_tiny_model(out, corpus, seed);
+  const std::string& init_dir = start.init_dir;
+  const model::ModelConfig& config = start.config;
   std::printf("agent demo: 3-by-3-digit products with the calculator tool; tiny model, %lld parameters\n",
               (long long)config.num_parameters());
   std::fflush(stdout);
@@ -130,27 +147,16 @@ void add_demo(CLI::App& app) {
     const fs::path out(o->out);
     fs::create_directories(out);
 
-    // 1. Tokenizer.
+    // 1. Tokenizer, 2. model.
     std::string corpus;
     for (const auto& ex : data::make_task_examples(o->task, "train", 3000, o->seed + 100))
       corpus += ex.prompt + ex.ground_truth + "\n";
-    tokenizer::BpeTrainOptions bo;
-    bo.vocab_size = 320;
-    bo.individual_digits = true;
-    bo.special_tokens = {"<|endoftext|>"};
-    const std::string tok_dir = (out / "tokenizer").string();
-    tokenizer::save_trained_tokenizer(tok_dir, tokenizer::train_bpe(corpus, bo), bo);
-
-    // 2. Model.
-    auto config = model::ModelConfig::preset("tiny");
-    model::Transformer m(config);
-    m.init_random(o->seed);
-    model::SaveOptions so;
-    so.tokenizer_from = tok_dir;
-    const std::string init_dir = (out / "init").string();
-    model::save_model(m, init_dir, so);
+    const DemoStart start = tokenizer_and_tiny_model(out, corpus, o->seed);
+    const std::string& tok_dir = start.tokenizer_dir;
+    const std::string& init_dir = start.init_dir;
+    const model::ModelConfig& config = start.config;
     std::printf("demo: task %s; tokenizer %s (BPE, %d tokens); tiny %s with %lld parameters\n", o->task.c_str(),
-                tok_dir.c_str(), bo.vocab_size, config.architecture.c_str(), (long long)config.num_parameters());
+                tok_dir.c_str(), start.vocab_size, config.architecture.c_str(), (long long)config.num_parameters());
     std::fflush(stdout);
 
     // 3. SFT on a few worked examples.

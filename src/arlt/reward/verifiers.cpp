@@ -5,17 +5,11 @@
 
 #include "arlt/base/error.h"
 #include "arlt/base/suggest.h"
+#include "arlt/base/text.h"
 #include "arlt/reward/countdown.h"
 
 namespace arlt::reward {
 namespace {
-
-std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n\f\v";
-  size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
 
 bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -121,19 +115,8 @@ bool answer_has_shape(const std::string& task, const std::string& answer) {
 }
 
 std::string extract_answer(const std::string& response) {
-  static const std::string kOpen = "<answer>", kClose = "</answer>";
-  std::string last;
-  bool found = false;
-  for (size_t pos = 0;;) {
-    size_t open = response.find(kOpen, pos);
-    if (open == std::string::npos) break;
-    size_t close = response.find(kClose, open + kOpen.size());
-    if (close == std::string::npos) break;
-    last = response.substr(open + kOpen.size(), close - open - kOpen.size());
-    found = true;
-    pos = close + kClose.size();
-  }
-  if (found) return trim(last);
+  const auto answers = tagged_blocks(response, "<answer>", "</answer>");
+  if (!answers.empty()) return trim(answers.back());
   std::string line = trim(response.substr(0, response.find('\n')));
   if (!line.empty() && line.back() == '.') line.pop_back();
   return line;

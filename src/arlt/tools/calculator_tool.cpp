@@ -1,6 +1,7 @@
 #include "arlt/tools/calculator_tool.h"
 
 #include "arlt/base/rational.h"
+#include "arlt/base/text.h"
 
 namespace arlt::tools {
 namespace {
@@ -91,14 +92,7 @@ std::string to_text(i128 v) {
   return neg ? "-" + s : s;
 }
 
-bool block(const std::string& action, std::string* expr) {
-  const size_t a = action.find("<calculator>");
-  if (a == std::string::npos) return false;
-  const size_t b = action.find("</calculator>", a);
-  if (b == std::string::npos) return false;
-  *expr = action.substr(a + 12, b - a - 12);
-  return true;
-}
+bool block(const std::string& action, std::string* expr) { return first_tagged_block(action, "<calculator>", "</calculator>", expr); }
 
 }  // namespace
 

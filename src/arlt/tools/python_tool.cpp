@@ -3,29 +3,10 @@
 #include <csignal>
 #include <cstdio>
 
+#include "arlt/base/text.h"
+
 namespace arlt::tools {
 namespace {
-
-std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n\f\v";
-  const size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
-// Every open ... close block of text (an unclosed last block is not code).
-std::vector<std::string> blocks(const std::string& text, const std::string& open, const std::string& close) {
-  std::vector<std::string> out;
-  for (size_t pos = 0;;) {
-    const size_t a = text.find(open, pos);
-    if (a == std::string::npos) break;
-    const size_t b = text.find(close, a + open.size());
-    if (b == std::string::npos) break;
-    out.push_back(text.substr(a + open.size(), b - a - open.size()));
-    pos = b + close.size();
-  }
-  return out;
-}
 
 std::string join(const std::vector<std::string>& parts) {
   std::string s;
@@ -53,13 +34,13 @@ constexpr const char* kLauncher =
 }  // namespace
 
 bool parse_python_action(const std::string& action, PythonCall* call) {
-  auto tagged = blocks(action, "<python>", "</python>");
+  auto tagged = tagged_blocks(action, "<python>", "</python>");
   if (!tagged.empty()) {
     call->code = join(tagged);
     call->fenced = false;
     return true;
   }
-  auto fenced = blocks(action, "```python", "```");
+  auto fenced = tagged_blocks(action, "```python", "```");
   if (fenced.empty()) return false;
   call->code = join(fenced);
   call->fenced = true;

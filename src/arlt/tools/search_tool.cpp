@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arlt/base/error.h"
+#include "arlt/base/text.h"
 
 namespace arlt::tools {
 namespace {
@@ -46,14 +47,6 @@ std::string fts_query(const std::string& q) {
   }
   flush();
   return out;
-}
-
-std::string block(const std::string& action) {
-  const size_t a = action.find("<search>");
-  if (a == std::string::npos) return {};
-  const size_t b = action.find("</search>", a);
-  if (b == std::string::npos) return {};
-  return action.substr(a + 8, b - a - 8);
 }
 
 }  // namespace
@@ -110,7 +103,8 @@ SearchTool::SearchTool(std::string corpus, int64_t top_k, std::string index_path
 }
 
 bool SearchTool::accepts(const std::string& action) const {
-  return action.find("<search>") != std::string::npos && action.find("</search>") != std::string::npos;
+  std::string q;
+  return first_tagged_block(action, "<search>", "</search>", &q);
 }
 
 std::vector<std::string> SearchTool::search(const std::string& query) const {
@@ -129,11 +123,12 @@ std::vector<std::string> SearchTool::search(const std::string& query) const {
 
 Observation SearchTool::execute(const std::string& action, const ToolContext&) {
   Observation obs;
-  if (!accepts(action)) {
+  std::string words;
+  if (!first_tagged_block(action, "<search>", "</search>", &words)) {
     obs.valid = false;
     return obs;
   }
-  const std::string q = fts_query(block(action));
+  const std::string q = fts_query(words);
   std::string text;
   if (!q.empty()) {
     Db db = open_db(index_, SQLITE_OPEN_READONLY);

@@ -10,22 +10,14 @@
 #include <filesystem>
 #include <memory>
 
+#include "arlt/base/text.h"
+
 namespace arlt::tools {
 namespace {
 
-std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n\f\v";
-  const size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
 bool sql_block(const std::string& action, std::string* query) {
-  const size_t a = action.find("<sql>");
-  if (a == std::string::npos) return false;
-  const size_t b = action.find("</sql>", a + 5);
-  if (b == std::string::npos) return false;
-  *query = trim(action.substr(a + 5, b - a - 5));
+  if (!first_tagged_block(action, "<sql>", "</sql>", query)) return false;
+  *query = trim(*query);
   return true;
 }
 
